@@ -1,0 +1,71 @@
+# Builds the WebAssembly module from liboqs source.
+#
+#   make wasm               fetch liboqs (pinned by deps/liboqs-fetch/Cargo.lock) and build wasm/
+#   LIBOQS_SRC=DIR make wasm   build from another liboqs checkout instead
+#   make wasm-check         rebuild and compare against the committed wasm/qynpqc.wasm.sha256
+#
+# Needs Debian's emscripten (apt-get install emscripten), cmake, ninja and cargo.
+
+LIBOQS_CRATE_VERSION := 0.11.0+liboqs-0.13.0
+DEPS_DIR := .deps
+FETCHED_LIBOQS := $(DEPS_DIR)/liboqs
+LIBOQS_SRC ?= $(FETCHED_LIBOQS)
+BUILD_DIR := $(DEPS_DIR)/build-wasm
+WASM := wasm/qynpqc.wasm
+
+# Debian's emscripten runs its JS tools with the system Node; they need Debian's node modules.
+export NODE_PATH := /usr/share/nodejs
+
+ALGORITHMS := KEM_ml_kem_512;KEM_ml_kem_768;KEM_ml_kem_1024;SIG_ml_dsa_44;SIG_ml_dsa_65;SIG_ml_dsa_87
+
+# Paths are mapped away so that the module is byte-identical wherever the tree is checked out.
+PREFIX_MAP := -ffile-prefix-map=$(CURDIR)=. -ffile-prefix-map=$(abspath $(LIBOQS_SRC))=liboqs
+CFLAGS_WASM := -O3 -DNDEBUG $(PREFIX_MAP)
+
+EXPORTS := _qyn_init,_qyn_io_reserve,_qyn_io_capacity,_qyn_liboqs_version,_qyn_stack_base
+EXPORTS := $(EXPORTS),_qyn_stack_end,_qyn_kem_keypair,_qyn_kem_encapsulate,_qyn_kem_decapsulate
+EXPORTS := $(EXPORTS),_qyn_sig_keypair,_qyn_sig_sign,_qyn_sig_verify
+
+.PHONY: wasm wasm-check fetch-liboqs clean
+
+wasm: $(WASM)
+
+$(FETCHED_LIBOQS)/CMakeLists.txt: deps/liboqs-fetch/Cargo.lock
+	cargo fetch --locked --manifest-path deps/liboqs-fetch/Cargo.toml
+	rm -rf $(FETCHED_LIBOQS) $(DEPS_DIR)/crate
+	mkdir -p $(DEPS_DIR)/crate
+	crate=$$(ls $${CARGO_HOME:-$$HOME/.cargo}/registry/cache/*/oqs-sys-$(LIBOQS_CRATE_VERSION).crate | head -n 1) && \
+	  tar -xzf "$$crate" -C $(DEPS_DIR)/crate
+	mv $(DEPS_DIR)/crate/oqs-sys-$(LIBOQS_CRATE_VERSION)/liboqs $(FETCHED_LIBOQS)
+	rm -rf $(DEPS_DIR)/crate
+	touch $@
+
+fetch-liboqs: $(FETCHED_LIBOQS)/CMakeLists.txt
+
+$(BUILD_DIR)/lib/liboqs.a: $(LIBOQS_SRC)/CMakeLists.txt
+	emcmake cmake -S $(LIBOQS_SRC) -B $(BUILD_DIR) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_C_FLAGS="$(CFLAGS_WASM)" \
+	  -DOQS_MINIMAL_BUILD="$(ALGORITHMS)" \
+	  -DOQS_USE_OPENSSL=OFF \
+	  -DOQS_DIST_BUILD=OFF \
+	  -DOQS_OPT_TARGET=generic \
+	  -DOQS_BUILD_ONLY_LIB=ON \
+	  -DBUILD_SHARED_LIBS=OFF \
+	  -DOQS_PERMIT_UNSUPPORTED_ARCHITECTURE=ON
+	cmake --build $(BUILD_DIR)
+
+$(WASM): native/qynpqc.c native/imports.js $(BUILD_DIR)/lib/liboqs.a
+	emcc $(CFLAGS_WASM) -I$(BUILD_DIR)/include native/qynpqc.c $(BUILD_DIR)/lib/liboqs.a \
+	  -o $@ --no-entry -sSTANDALONE_WASM=1 -sEXPORTED_FUNCTIONS=$(EXPORTS) \
+	  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=2MB -sTOTAL_STACK=512KB \
+	  -sFILESYSTEM=0 --js-library native/imports.js --profiling-funcs
+	sha256sum $@ | sed 's| .*||' > $@.sha256
+
+wasm-check: $(BUILD_DIR)/lib/liboqs.a
+	rm -f $(WASM)
+	$(MAKE) $(WASM)
+	git diff --exit-code -- $(WASM).sha256
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,1 @@
+// Empty: this crate exists only to pin and fetch oqs-sys.

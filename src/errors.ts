@@ -1,0 +1,134 @@
+/**
+ * Error hierarchy of the SDK. Every error is a {@link PqcError} with a stable `code`, so callers
+ * branch on `error.code` rather than on the message. Messages name the value that was wrong and
+ * what to do instead; they never contain key, seed or secret bytes.
+ */
+
+/** Stable error codes. New codes may be added; existing ones never change meaning. */
+export type PqcErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_INVALID_LENGTH'
+  | 'ERR_UNKNOWN_ALGORITHM'
+  | 'ERR_INVALID_PUBLIC_KEY'
+  | 'ERR_INVALID_PRIVATE_KEY'
+  | 'ERR_CONTEXT_TOO_LONG'
+  | 'ERR_RANDOMNESS_LENGTH'
+  | 'ERR_INVALID_ENCODING'
+  | 'ERR_WASM_LOAD'
+  | 'ERR_INTERNAL'
+  | 'ERR_QUEUE_FULL'
+  | 'ERR_WORKER_TERMINATED'
+  | 'ERR_POOL_CLOSED'
+  | 'ERR_CLOSE_TIMEOUT'
+  | 'ERR_ABORTED'
+  | 'ERR_STORE_CONFLICT'
+  | 'ERR_STORE_NOT_FOUND'
+  | 'ERR_STORE_VALIDATION'
+  | 'ERR_MIGRATION_LOCKED'
+  | 'ERR_MIGRATION_FAILED'
+  | 'ERR_DATABASE';
+
+/** Options accepted by every error constructor. */
+export interface PqcErrorOptions {
+  /** The underlying error, when this one wraps another. */
+  cause?: unknown;
+}
+
+/** Base class of every error the SDK throws. */
+export class PqcError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: PqcErrorCode;
+
+  constructor(code: PqcErrorCode, message: string, options?: PqcErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A parameter has the wrong type or an unsupported value. */
+export class InvalidArgumentError extends PqcError {
+  constructor(message: string, options?: PqcErrorOptions) {
+    super('ERR_INVALID_ARGUMENT', message, options);
+  }
+}
+
+/** A byte string has the wrong length for the algorithm. */
+export class InvalidLengthError extends PqcError {
+  /** Name of the parameter, for example `publicKey`. */
+  readonly parameter: string;
+  /** Length the algorithm requires, in bytes. */
+  readonly expected: number;
+  /** Length that was passed, in bytes. */
+  readonly actual: number;
+
+  constructor(parameter: string, algorithm: string, expected: number, actual: number) {
+    super(
+      'ERR_INVALID_LENGTH',
+      `${parameter} must be ${expected} bytes for ${algorithm}, got ${actual}`,
+    );
+    this.parameter = parameter;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** The algorithm name is not one the SDK implements. */
+export class UnknownAlgorithmError extends PqcError {
+  constructor(name: unknown, known: readonly string[]) {
+    super(
+      'ERR_UNKNOWN_ALGORITHM',
+      `unknown algorithm ${JSON.stringify(String(name))}; use one of ${known.join(', ')}`,
+    );
+  }
+}
+
+/** A public key failed the standard's input check (FIPS 203 modulus check, for example). */
+export class InvalidPublicKeyError extends PqcError {
+  constructor(message: string, options?: PqcErrorOptions) {
+    super('ERR_INVALID_PUBLIC_KEY', message, options);
+  }
+}
+
+/** A private key failed the standard's input check (FIPS 203 hash check, for example). */
+export class InvalidPrivateKeyError extends PqcError {
+  constructor(message: string, options?: PqcErrorOptions) {
+    super('ERR_INVALID_PRIVATE_KEY', message, options);
+  }
+}
+
+/** An ML-DSA context string is longer than the 255 bytes FIPS 204 allows. */
+export class ContextTooLongError extends PqcError {
+  constructor(actual: number) {
+    super(
+      'ERR_CONTEXT_TOO_LONG',
+      `context must be at most 255 bytes (FIPS 204), got ${actual}; shorten or hash it`,
+    );
+  }
+}
+
+/** A key or signature encoding (DER, PEM, JWK, base64) is malformed. */
+export class InvalidEncodingError extends PqcError {
+  constructor(message: string, options?: PqcErrorOptions) {
+    super('ERR_INVALID_ENCODING', message, options);
+  }
+}
+
+/** The WebAssembly module could not be fetched, compiled or instantiated. */
+export class WasmLoadError extends PqcError {
+  constructor(message: string, options?: PqcErrorOptions) {
+    super('ERR_WASM_LOAD', message, options);
+  }
+}
+
+/** An invariant of the SDK itself failed; this is a bug, please report it. */
+export class InternalError extends PqcError {
+  constructor(message: string, options?: PqcErrorOptions) {
+    super('ERR_INTERNAL', message, options);
+  }
+}
+
+/** Narrows an unknown value to an SDK error with the given code. */
+export function isPqcError(value: unknown, code?: PqcErrorCode): value is PqcError {
+  return value instanceof PqcError && (code === undefined || value.code === code);
+}
