@@ -59,7 +59,7 @@ $(WASM): native/qynpqc.c native/imports.js $(BUILD_DIR)/lib/liboqs.a
 	emcc $(CFLAGS_WASM) -I$(BUILD_DIR)/include native/qynpqc.c $(BUILD_DIR)/lib/liboqs.a \
 	  -o $@ --no-entry -sSTANDALONE_WASM=1 -sEXPORTED_FUNCTIONS=$(EXPORTS) \
 	  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=2MB -sTOTAL_STACK=512KB \
-	  -sFILESYSTEM=0 --js-library native/imports.js --profiling-funcs
+	  -sFILESYSTEM=0 -Wl,--wrap=free --js-library native/imports.js --profiling-funcs
 	sha256sum $@ | sed 's| .*||' > $@.sha256
 
 wasm-check: $(BUILD_DIR)/lib/liboqs.a

@@ -7,12 +7,15 @@
  * OQS_randombytes() read and reports QYN_ERR_RANDOMNESS when the algorithm asks for a
  * different amount, or asks more than once.
  *
- * Secrets: liboqs clears some of its own buffers, but not all of them (the ML-DSA reference
- * code leaves its stack frames as they are). The glue therefore exposes the shadow stack bounds,
- * and the TypeScript side clears the I/O area and the used part of the stack after each call.
+ * Secrets: liboqs clears some of its own buffers, but not all of them: the ML-DSA reference
+ * code leaves its stack frames as they are, and liboqs frees SHA-3 contexts without clearing
+ * them. The glue therefore clears every heap block before it is freed (the module is linked
+ * with --wrap=free), and exposes the shadow stack bounds so that the TypeScript side can clear
+ * the I/O area and the used part of the stack after each call.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +42,16 @@ enum qyn_alg {
 
 /* Imported from JavaScript: fills [buffer, buffer + length) with crypto.getRandomValues. */
 extern void qyn_random_fill(uint8_t *buffer, size_t length);
+
+void __real_free(void *pointer);
+
+/* Every free() in the module lands here: the block is cleared before it returns to the heap. */
+void __wrap_free(void *pointer) {
+    if (pointer != NULL) {
+        OQS_MEM_cleanse(pointer, malloc_usable_size(pointer));
+    }
+    __real_free(pointer);
+}
 
 /* Pending caller-supplied randomness; see qyn_randombytes. */
 static const uint8_t *injected;

@@ -1,0 +1,56 @@
+/** Entry point of the in-thread core: one module instance and the algorithms bound to it. */
+import { UnknownAlgorithmError } from '../errors.js';
+import { ALL_ALGORITHMS, isKemAlgorithm, isSignatureAlgorithm } from './algorithms.js';
+import { MlKem } from './kem.js';
+import { instantiateGlue } from './loader.js';
+import type { LoadOptions } from './loader.js';
+import { WasmRuntime } from './runtime.js';
+import { MlDsa } from './signature.js';
+import type { KemAlgorithm, Pqc, SignatureAlgorithm } from './types.js';
+
+/** The loaded SDK. Algorithm objects are created once and cached. */
+export class PqcInstance implements Pqc {
+  readonly liboqsVersion: string;
+  /** The runtime behind every algorithm object; exposed for tests and the worker pool. */
+  readonly runtime: WasmRuntime;
+  private readonly kems = new Map<KemAlgorithm, MlKem>();
+  private readonly signatures = new Map<SignatureAlgorithm, MlDsa>();
+
+  constructor(runtime: WasmRuntime) {
+    this.runtime = runtime;
+    this.liboqsVersion = runtime.liboqsVersion;
+  }
+
+  kem(name: KemAlgorithm): MlKem {
+    if (!isKemAlgorithm(name)) {
+      throw new UnknownAlgorithmError(name, ALL_ALGORITHMS);
+    }
+    let kem = this.kems.get(name);
+    if (kem === undefined) {
+      kem = new MlKem(name, this.runtime);
+      this.kems.set(name, kem);
+    }
+    return kem;
+  }
+
+  signature(name: SignatureAlgorithm): MlDsa {
+    if (!isSignatureAlgorithm(name)) {
+      throw new UnknownAlgorithmError(name, ALL_ALGORITHMS);
+    }
+    let scheme = this.signatures.get(name);
+    if (scheme === undefined) {
+      scheme = new MlDsa(name, this.runtime);
+      this.signatures.set(name, scheme);
+    }
+    return scheme;
+  }
+}
+
+/**
+ * Loads the WebAssembly module and returns the SDK. Every call makes a new instance with its
+ * own memory; the compiled module is cached and shared.
+ */
+export async function loadPqc(options: LoadOptions = {}): Promise<PqcInstance> {
+  const glue = await instantiateGlue(options);
+  return new PqcInstance(new WasmRuntime(glue));
+}
