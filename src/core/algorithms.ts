@@ -36,6 +36,12 @@ export interface KemParameters {
 export interface SignatureParameters {
   /** Index of the parameter set in the glue. */
   readonly index: number;
+  /** Rows k of the matrix A. */
+  readonly k: number;
+  /** Columns l of the matrix A. */
+  readonly l: number;
+  /** Bound eta of the secret coefficients of s1 and s2. */
+  readonly eta: number;
   /** Public key length: 32 + 320k. */
   readonly publicKeyLength: number;
   /** Secret key length, expanded form. */
@@ -51,9 +57,9 @@ export const KEM_PARAMETERS: Readonly<Record<KemAlgorithm, KemParameters>> = {
 };
 
 export const SIGNATURE_PARAMETERS: Readonly<Record<SignatureAlgorithm, SignatureParameters>> = {
-  'ML-DSA-44': { index: 3, publicKeyLength: 1312, secretKeyLength: 2560, signatureLength: 2420 },
-  'ML-DSA-65': { index: 4, publicKeyLength: 1952, secretKeyLength: 4032, signatureLength: 3309 },
-  'ML-DSA-87': { index: 5, publicKeyLength: 2592, secretKeyLength: 4896, signatureLength: 4627 },
+  'ML-DSA-44': { index: 3, k: 4, l: 4, eta: 2, publicKeyLength: 1312, secretKeyLength: 2560, signatureLength: 2420 },
+  'ML-DSA-65': { index: 4, k: 6, l: 5, eta: 4, publicKeyLength: 1952, secretKeyLength: 4032, signatureLength: 3309 },
+  'ML-DSA-87': { index: 5, k: 8, l: 7, eta: 2, publicKeyLength: 2592, secretKeyLength: 4896, signatureLength: 4627 },
 };
 
 /** Every algorithm name the SDK implements. */

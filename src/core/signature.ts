@@ -13,6 +13,7 @@ import {
 } from './algorithms.js';
 import type { SignatureParameters } from './algorithms.js';
 import { align, Status } from './runtime.js';
+import { checkMlDsaSecretKey } from './secret-key-check.js';
 import type { WasmRuntime } from './runtime.js';
 import type {
   KeyPair,
@@ -77,6 +78,7 @@ export class MlDsa implements SignatureScheme {
     requireBytes(message, 'message');
     requireLength(secretKey, 'secretKey', this.name, this.secretKeyLength);
     const { context, randomness } = this.readSignOptions(options);
+    checkMlDsaSecretKey(this.name, secretKey, this.parameters);
 
     const length =
       align(this.signatureLength) + align(SIZE_T_LENGTH) + align(this.secretKeyLength) +
