@@ -1,0 +1,138 @@
+/** The key-pair commands: keygen, encapsulate, decapsulate, sign and verify. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { KEM_ALGORITHMS, SIGNATURE_ALGORITHMS } from '../core/types.js';
+import type { KemAlgorithm, SignatureAlgorithm } from '../core/types.js';
+import { isKemAlgorithm } from '../core/algorithms.js';
+import { loadPqc } from '../core/pqc.js';
+import { decodeBase64, encodeBase64, readBase64File, writeTextFile } from './files.js';
+
+const ALL = [...KEM_ALGORITHMS, ...SIGNATURE_ALGORITHMS];
+
+function algorithmOption(defaultName: string, choices: readonly string[]): Option {
+  return new Option('-a, --alg <name>', 'algorithm').choices(choices).default(defaultName);
+}
+
+async function readContext(options: { context?: string; contextFile?: string }): Promise<Uint8Array | undefined> {
+  if (options.contextFile !== undefined) return new Uint8Array(await readFile(options.contextFile));
+  if (options.context !== undefined) return new TextEncoder().encode(options.context);
+  return undefined;
+}
+
+export function registerCoreCommands(program: Command): void {
+  program
+    .command('keygen')
+    .description('generate a key pair and write it as base64 files: public.key, secret.key, seed.key')
+    .addOption(algorithmOption('ML-KEM-768', ALL))
+    .requiredOption('-o, --out <dir>', 'folder to write the key files to (created if missing)')
+    .action(async (options: { alg: string; out: string }) => {
+      const pqc = await loadPqc();
+      const keys = isKemAlgorithm(options.alg)
+        ? pqc.kem(options.alg).keygen()
+        : pqc.signature(options.alg as SignatureAlgorithm).keygen();
+      await writeTextFile(join(options.out, 'public.key'), encodeBase64(keys.publicKey), false);
+      await writeTextFile(join(options.out, 'secret.key'), encodeBase64(keys.secretKey), true);
+      await writeTextFile(join(options.out, 'seed.key'), encodeBase64(keys.seed), true);
+      keys.secretKey.fill(0);
+      keys.seed.fill(0);
+      console.log(`wrote ${options.alg} key pair to ${options.out} (public.key, secret.key, seed.key)`);
+    });
+
+  program
+    .command('encapsulate')
+    .description('encapsulate to a public key; writes ciphertext.key and shared-secret.key')
+    .addOption(algorithmOption('ML-KEM-768', KEM_ALGORITHMS))
+    .requiredOption('-p, --public-key <file>', 'base64 public key file')
+    .requiredOption('-o, --out <dir>', 'folder to write ciphertext.key and shared-secret.key to')
+    .action(async (options: { alg: KemAlgorithm; publicKey: string; out: string }) => {
+      const kem = (await loadPqc()).kem(options.alg);
+      const { ciphertext, sharedSecret } = kem.encapsulate(await readBase64File(options.publicKey));
+      await writeTextFile(join(options.out, 'ciphertext.key'), encodeBase64(ciphertext), false);
+      await writeTextFile(join(options.out, 'shared-secret.key'), encodeBase64(sharedSecret), true);
+      sharedSecret.fill(0);
+      console.log(`wrote ciphertext.key and shared-secret.key to ${options.out}`);
+    });
+
+  program
+    .command('decapsulate')
+    .description('decapsulate a ciphertext; prints the base64 shared secret, or writes it with --out')
+    .addOption(algorithmOption('ML-KEM-768', KEM_ALGORITHMS))
+    .requiredOption('-s, --secret-key <file>', 'base64 secret key file')
+    .requiredOption('-c, --ciphertext <file>', 'base64 ciphertext file')
+    .option('-o, --out <file>', 'file to write the base64 shared secret to, readable by the owner only')
+    .action(async (options: { alg: KemAlgorithm; secretKey: string; ciphertext: string; out?: string }) => {
+      const kem = (await loadPqc()).kem(options.alg);
+      const secretKey = await readBase64File(options.secretKey);
+      const sharedSecret = kem.decapsulate(await readBase64File(options.ciphertext), secretKey);
+      secretKey.fill(0);
+      if (options.out === undefined) {
+        console.log(encodeBase64(sharedSecret));
+      } else {
+        await writeTextFile(options.out, encodeBase64(sharedSecret), true);
+      }
+      sharedSecret.fill(0);
+    });
+
+  program
+    .command('sign')
+    .description('sign a file; writes the base64 signature')
+    .addOption(algorithmOption('ML-DSA-65', SIGNATURE_ALGORITHMS))
+    .requiredOption('-s, --secret-key <file>', 'base64 secret key file')
+    .requiredOption('-m, --message <file>', 'file to sign (any bytes)')
+    .requiredOption('-o, --out <file>', 'file to write the base64 signature to')
+    .option('--context <text>', 'FIPS 204 context string, UTF-8, at most 255 bytes')
+    .option('--context-file <file>', 'FIPS 204 context string as raw bytes from a file')
+    .option('--deterministic', 'use the deterministic variant (rnd = 32 zero bytes)')
+    .action(
+      async (options: {
+        alg: SignatureAlgorithm;
+        secretKey: string;
+        message: string;
+        out: string;
+        context?: string;
+        contextFile?: string;
+        deterministic?: boolean;
+      }) => {
+        const dsa = (await loadPqc()).signature(options.alg);
+        const secretKey = await readBase64File(options.secretKey);
+        const signature = dsa.sign(new Uint8Array(await readFile(options.message)), secretKey, {
+          context: await readContext(options),
+          randomness: options.deterministic ? new Uint8Array(32) : undefined,
+        });
+        secretKey.fill(0);
+        await writeTextFile(options.out, encodeBase64(signature), false);
+        console.log(`wrote ${options.alg} signature to ${options.out}`);
+      },
+    );
+
+  program
+    .command('verify')
+    .description('verify a signature; prints "valid" (exit 0) or "invalid" (exit 1)')
+    .addOption(algorithmOption('ML-DSA-65', SIGNATURE_ALGORITHMS))
+    .requiredOption('-p, --public-key <file>', 'base64 public key file')
+    .requiredOption('-m, --message <file>', 'file that was signed')
+    .requiredOption('-S, --signature <file>', 'base64 signature file')
+    .option('--context <text>', 'FIPS 204 context string, UTF-8, at most 255 bytes')
+    .option('--context-file <file>', 'FIPS 204 context string as raw bytes from a file')
+    .action(
+      async (options: {
+        alg: SignatureAlgorithm;
+        publicKey: string;
+        message: string;
+        signature: string;
+        context?: string;
+        contextFile?: string;
+      }) => {
+        const dsa = (await loadPqc()).signature(options.alg);
+        const valid = dsa.verify(
+          new Uint8Array(await readFile(options.message)),
+          decodeBase64(await readFile(options.signature, 'utf8'), options.signature),
+          await readBase64File(options.publicKey),
+          { context: await readContext(options) },
+        );
+        console.log(valid ? 'valid' : 'invalid');
+        process.exitCode = valid ? 0 : 1;
+      },
+    );
+}
