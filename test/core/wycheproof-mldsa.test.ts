@@ -1,6 +1,6 @@
 // Every Wycheproof ML-DSA vector for the three parameter sets that the API can express. Vectors
-// that give only the precomputed mu (flag "Internal") need an external-mu signing interface,
-// which the SDK does not offer; they are counted and named, not dropped.
+// that give only the precomputed mu (flag "Internal") need an external-mu signing interface.
+// The SDK does not offer one, so those are counted and named as not applicable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPqcError, loadPqc } from '../../src/index.js';
 import type { MlDsa, PqcInstance, SignatureAlgorithm } from '../../src/index.js';
