@@ -69,3 +69,33 @@ wasm-check: $(BUILD_DIR)/lib/liboqs.a
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# Native liboqs for bench/run.js, which compares the WebAssembly module against it.
+#
+#   make bench-native   build liboqs with gcc twice, portable (OQS_OPT_TARGET=generic) and for
+#                       this CPU (OQS_OPT_TARGET=auto, -march=native), and native/bench/bench.c
+#                       against each, into .deps/bench-native/bench-generic and bench-auto
+NATIVE_BENCH_DIR := $(DEPS_DIR)/bench-native
+NATIVE_TARGETS := generic auto
+NATIVE_LIBS := $(NATIVE_TARGETS:%=$(NATIVE_BENCH_DIR)/build-%/lib/liboqs.a)
+NATIVE_BENCHES := $(NATIVE_TARGETS:%=$(NATIVE_BENCH_DIR)/bench-%)
+
+.PHONY: bench-native
+
+bench-native: $(NATIVE_BENCHES)
+
+$(NATIVE_LIBS): $(NATIVE_BENCH_DIR)/build-%/lib/liboqs.a: $(LIBOQS_SRC)/CMakeLists.txt
+	cmake -S $(LIBOQS_SRC) -B $(NATIVE_BENCH_DIR)/build-$* -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_C_COMPILER=gcc \
+	  -DOQS_MINIMAL_BUILD="$(ALGORITHMS)" \
+	  -DOQS_USE_OPENSSL=OFF \
+	  -DOQS_DIST_BUILD=OFF \
+	  -DOQS_OPT_TARGET=$* \
+	  -DOQS_BUILD_ONLY_LIB=ON \
+	  -DBUILD_SHARED_LIBS=OFF
+	cmake --build $(NATIVE_BENCH_DIR)/build-$*
+
+$(NATIVE_BENCHES): $(NATIVE_BENCH_DIR)/bench-%: native/bench/bench.c $(NATIVE_BENCH_DIR)/build-%/lib/liboqs.a
+	gcc -O2 -Wall -Wextra -I$(NATIVE_BENCH_DIR)/build-$*/include native/bench/bench.c \
+	  $(NATIVE_BENCH_DIR)/build-$*/lib/liboqs.a -o $@ -lm -lpthread
