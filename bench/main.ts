@@ -1,0 +1,276 @@
+/**
+ * `npm run bench`: measures this SDK in-thread and in the worker pool next to @oqs/liboqs-js,
+ * @noble/post-quantum and native liboqs, prints the tables and ratios, and writes
+ * bench/results/latest.json and latest.svg (quick.json and quick.svg with --quick).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import type { PqcInstance } from '../src/index.js';
+import { ALGORITHMS, operationsOf } from './algorithms.js';
+import { measureColdStarts, measureModuleSize } from './cold-start.js';
+import type { ColdStart, ModuleSize } from './cold-start.js';
+import type { Implementation, PreparedAlgorithm } from './implementations.js';
+import {
+  liboqsJsImplementation,
+  nobleImplementation,
+  ourImplementation,
+  prepareAlgorithm,
+} from './implementations.js';
+import { measureInterleaved } from './in-thread.js';
+import type { Participant } from './in-thread.js';
+import { describeEnvironment } from './machine.js';
+import { buildNative, missingNativeBuilds, NATIVE_BUILDS, runNative } from './native.js';
+import type { NativeBuildInfo } from './native.js';
+import type { BenchOptions } from './options.js';
+import { parseOptions, USAGE } from './options.js';
+import { measurePool, workerCounts } from './pool.js';
+import type { CreatePool } from './pool.js';
+import { computeRatios } from './ratios.js';
+import type { BenchReport } from './report.js';
+import { renderReport } from './report.js';
+import { importSdk } from './sdk.js';
+import { renderComparisonChart } from './svg.js';
+import type { BenchResult, ImplementationName, Skipped } from './types.js';
+import { MESSAGE_LENGTH, PEER_KEM, PEER_SIGNATURE } from './types.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS_DIRECTORY = join(ROOT, 'bench', 'results');
+const WASM_PATH = 'wasm/qynpqc.wasm';
+
+const logger = pino({ name: 'bench' }, pino.destination(2));
+
+/** Loads each peer; a peer that fails to load or to round-trip is skipped with the reason. */
+async function loadPeers(skipped: Skipped[]): Promise<Implementation[]> {
+  const loaders: [ImplementationName, () => Promise<Implementation>][] = [
+    ['@oqs/liboqs-js', liboqsJsImplementation],
+    ['@noble/post-quantum', nobleImplementation],
+  ];
+  const peers: Implementation[] = [];
+
+  for (const [name, load] of loaders) {
+    try {
+      const peer = await load();
+      for (const algorithm of [PEER_KEM, PEER_SIGNATURE]) {
+        (await prepareAlgorithm(peer, algorithm)).dispose();
+      }
+      peers.push(peer);
+    } catch (error) {
+      const reason = `failed to load or run on Node ${process.version}: ${(error as Error).message}`;
+      logger.warn({ implementation: name, err: error }, 'peer skipped');
+      skipped.push({ implementation: name, reason });
+    }
+  }
+  return peers;
+}
+
+function toResult(
+  prepared: PreparedAlgorithm,
+  operation: BenchResult['operation'],
+  summary: ReturnType<typeof measureInterleaved> extends Map<unknown, infer S> ? S : never,
+): BenchResult {
+  return {
+    implementation: prepared.implementation,
+    algorithm: prepared.algorithm,
+    operation,
+    mode: 'in-thread',
+    workers: 0,
+    opsPerSecond: summary.opsPerSecond,
+    p50Micros: summary.p50Micros,
+    p99Micros: summary.p99Micros,
+    meanMicros: summary.meanMicros,
+    rme: summary.rme,
+    samples: summary.samples,
+  };
+}
+
+/** Times every operation in-thread; on the peer parameter sets the peers take turns with ours. */
+async function runInThread(
+  ours: Implementation,
+  peers: readonly Implementation[],
+  options: BenchOptions,
+): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+
+  for (const algorithm of ALGORITHMS) {
+    const compared = algorithm === PEER_KEM || algorithm === PEER_SIGNATURE ? peers : [];
+    const prepared = [
+      await prepareAlgorithm(ours, algorithm),
+      ...(await Promise.all(compared.map((peer) => prepareAlgorithm(peer, algorithm)))),
+    ];
+
+    for (const operation of operationsOf(algorithm)) {
+      logger.info({ algorithm, operation, implementations: prepared.length }, 'in-thread');
+      const participants: Participant[] = prepared.map((entry) => ({
+        implementation: entry.implementation,
+        run: entry.operations[operation]!,
+      }));
+      const summaries = measureInterleaved(participants, options.budget.inThread);
+
+      for (const entry of prepared) {
+        results.push(toResult(entry, operation, summaries.get(entry.implementation)!));
+      }
+    }
+
+    for (const entry of prepared) {
+      entry.dispose();
+    }
+  }
+  return results;
+}
+
+/** Measures the pool at 1, 2, 4, ... workers up to the available parallelism. */
+async function runPool(
+  sdk: Record<string, unknown>,
+  maxWorkers: number,
+  options: BenchOptions,
+  skipped: Skipped[],
+): Promise<BenchResult[]> {
+  const createPool = sdk['createPqcPool'];
+  if (typeof createPool !== 'function') {
+    skipped.push({
+      implementation: 'qynpqc pool',
+      reason: 'dist/index.js exports no createPqcPool; the worker pool is not built yet',
+    });
+    return [];
+  }
+
+  const results: BenchResult[] = [];
+  for (const workers of workerCounts(maxWorkers)) {
+    logger.info({ workers }, 'pool');
+    results.push(
+      ...(await measurePool(
+        createPool as CreatePool,
+        workers,
+        PEER_KEM,
+        PEER_SIGNATURE,
+        options.budget.pool,
+      )),
+    );
+  }
+  return results;
+}
+
+/** Builds (full runs only) and runs both native benchmarks; missing builds are skipped. */
+async function runNativeBuilds(
+  options: BenchOptions,
+  skipped: Skipped[],
+): Promise<{ info: NativeBuildInfo[]; results: BenchResult[] }> {
+  const info: NativeBuildInfo[] = [];
+  const results: BenchResult[] = [];
+  if (!options.native) {
+    return { info, results };
+  }
+
+  if (!options.quick) {
+    logger.info('make bench-native');
+    const failure = await buildNative(ROOT);
+    if (failure !== undefined) {
+      logger.warn({ reason: failure }, 'native build failed');
+    }
+  }
+
+  const missing = await missingNativeBuilds(ROOT);
+  skipped.push(...missing);
+  for (const build of NATIVE_BUILDS) {
+    if (missing.some((entry) => entry.implementation === build.implementation)) {
+      continue;
+    }
+
+    logger.info({ implementation: build.implementation }, 'native');
+    const run = await runNative(ROOT, build, options.budget.native);
+    info.push(run.info);
+    results.push(...run.results);
+  }
+  return { info, results };
+}
+
+async function runColdStart(
+  implementations: readonly ImplementationName[],
+  runs: number,
+): Promise<{ coldStart: ColdStart[]; moduleSize: ModuleSize }> {
+  logger.info({ runs }, 'cold start');
+  return {
+    coldStart: await measureColdStarts(implementations, runs),
+    moduleSize: await measureModuleSize(join(ROOT, WASM_PATH)),
+  };
+}
+
+async function writeOutputs(report: BenchReport, quick: boolean): Promise<void> {
+  const baseName = quick ? 'quick' : 'latest';
+  await mkdir(RESULTS_DIRECTORY, { recursive: true });
+  await writeFile(
+    join(RESULTS_DIRECTORY, `${baseName}.json`),
+    `${JSON.stringify(report, null, 2)}\n`,
+  );
+
+  const chart = renderComparisonChart(report.results, {
+    subtitle: `${report.machine.cpuModel}, ${report.machine.cores} logical CPUs, Node ${report.node}`,
+  });
+  if (chart !== undefined) {
+    await writeFile(join(RESULTS_DIRECTORY, `${baseName}.svg`), chart);
+  }
+  logger.info({ directory: RESULTS_DIRECTORY, baseName }, 'results written');
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+
+  const { node, commit, ...machine } = describeEnvironment(ROOT);
+  const skipped: Skipped[] = [];
+  const sdk = await importSdk();
+  const pqc: PqcInstance = await sdk.loadPqc();
+  const ours = ourImplementation(pqc);
+  const peers = await loadPeers(skipped);
+
+  const results = await runInThread(ours, peers, options);
+  if (options.pool) {
+    results.push(...(await runPool(sdk, machine.availableParallelism, options, skipped)));
+  }
+  const native = await runNativeBuilds(options, skipped);
+  results.push(...native.results);
+
+  const coldStartNames: ImplementationName[] = ['qynpqc', ...peers.map((peer) => peer.name)];
+  const { coldStart, moduleSize } = await runColdStart(
+    coldStartNames,
+    options.budget.coldStartRuns,
+  );
+
+  const versions: Partial<Record<ImplementationName, string>> = {};
+  for (const implementation of [ours, ...peers]) {
+    versions[implementation.name] = implementation.version;
+  }
+
+  const report: BenchReport = {
+    generatedAt: new Date().toISOString(),
+    command: options.quick ? 'npm run bench -- --quick' : 'npm run bench',
+    quick: options.quick,
+    machine,
+    node,
+    commit,
+    versions,
+    native: native.info,
+    messageLength: MESSAGE_LENGTH,
+    budget: options.budget,
+    results,
+    ratios: computeRatios(results, machine.availableParallelism),
+    coldStart,
+    moduleSize: { ...moduleSize, path: WASM_PATH },
+    skipped,
+  };
+
+  process.stdout.write(renderReport(report));
+  await writeOutputs(report, options.quick);
+}
+
+try {
+  await main();
+} catch (error) {
+  logger.error({ err: error }, 'benchmark failed');
+  process.exitCode = 1;
+}

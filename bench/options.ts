@@ -1,0 +1,80 @@
+/** Command-line options of `npm run bench` and the time budget of a full and a quick run. */
+import { parseArgs } from 'node:util';
+import type { RoundBudget } from './in-thread.js';
+import type { NativeBudget } from './native.js';
+import type { PoolBudget } from './pool.js';
+
+/** How long each part of the benchmark runs. */
+export interface Budget {
+  inThread: RoundBudget;
+  native: NativeBudget;
+  pool: PoolBudget;
+  /** Fresh processes spawned per implementation for the cold-start median. */
+  coldStartRuns: number;
+}
+
+/** Parsed command line. */
+export interface BenchOptions {
+  quick: boolean;
+  native: boolean;
+  pool: boolean;
+  budget: Budget;
+}
+
+/** About three minutes on a 2-core machine, including the native benchmark. */
+const FULL_BUDGET: Budget = {
+  inThread: { rounds: 5, roundMs: 300, warmupMs: 200, minCallsPerRound: 10 },
+  native: { timeMs: 400, warmupMs: 100 },
+  pool: { durationMs: 1500, warmupMs: 300, batchSize: 32 },
+  coldStartRuns: 7,
+};
+
+/** Well under a minute, for CI; the numbers are indicative only. */
+const QUICK_BUDGET: Budget = {
+  inThread: { rounds: 2, roundMs: 100, warmupMs: 50, minCallsPerRound: 3 },
+  native: { timeMs: 100, warmupMs: 20 },
+  pool: { durationMs: 400, warmupMs: 100, batchSize: 16 },
+  coldStartRuns: 3,
+};
+
+/** Help text printed by --help and after an invalid option. */
+export const USAGE = `Usage: npm run bench [-- options]
+
+Measures ML-KEM and ML-DSA throughput of this SDK in-thread and in the worker pool, next to
+@oqs/liboqs-js, @noble/post-quantum and native liboqs, and writes bench/results/.
+
+Options:
+  --quick       short run for CI (well under a minute); uses native binaries only if
+                make bench-native has built them; writes bench/results/quick.{json,svg}
+  --no-native   skip building and running the native liboqs benchmark
+  --no-pool     skip the worker-pool measurements
+  --help        print this text`;
+
+/** Parses `argv`; throws with the usage text on an unknown option. */
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        quick: { type: 'boolean', default: false },
+        'no-native': { type: 'boolean', default: false },
+        'no-pool': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n\n${USAGE}`, { cause: error });
+  }
+
+  if (values.help) {
+    return 'help';
+  }
+  return {
+    quick: values.quick,
+    native: !values['no-native'],
+    pool: !values['no-pool'],
+    budget: values.quick ? QUICK_BUDGET : FULL_BUDGET,
+  };
+}
