@@ -17,16 +17,19 @@ export type { AlgorithmPublicKey } from './fingerprint.js';
 export type { AkpPrivateJwk, AkpPublicJwk } from './jwk.js';
 export { PRIVATE_KEY_FORMS } from './pkcs8.js';
 export type { PrivateKeyForm } from './pkcs8.js';
-export { exportPrivateKey, importPrivateKey, PRIVATE_KEY_FORMATS } from './private-key.js';
+export { exportPrivateKey, PRIVATE_KEY_FORMATS } from './private-key.js';
 export type {
-  DeriveKeyPair,
   EncodedPrivateKey,
   ExportPrivateKeyOptions,
-  ImportedPrivateKey,
-  ImportPrivateKeyOptions,
   PrivateKeyFormat,
   PrivateKeyMaterial,
 } from './private-key.js';
+export { importPrivateKey } from './private-key-import.js';
+export type {
+  DeriveKeyPair,
+  ImportedPrivateKey,
+  ImportPrivateKeyOptions,
+} from './private-key-import.js';
 export { checkMlKemPublicKeyModulus } from './public-key-check.js';
 export { exportPublicKey, importPublicKey, PUBLIC_KEY_FORMATS } from './public-key.js';
 export type { EncodedPublicKey, PublicKeyFormat } from './public-key.js';

@@ -54,11 +54,7 @@ export interface DecodedPkcs8 extends Pkcs8Contents {
   form: PrivateKeyForm;
 }
 
-function encodeChoice(
-  info: KeyAlgorithmInfo,
-  form: PrivateKeyForm,
-  contents: Pkcs8Contents,
-): Uint8Array {
+function encodeChoice(form: PrivateKeyForm, contents: Pkcs8Contents): Uint8Array {
   const { seed, expandedKey } = contents;
   if (form === 'seed') {
     return encodeElement(DerTag.CONTEXT_0_PRIMITIVE, seed!);
@@ -78,7 +74,7 @@ export function encodePkcs8(
   form: PrivateKeyForm,
   contents: Pkcs8Contents,
 ): Uint8Array {
-  const choice = encodeChoice(info, form, contents);
+  const choice = encodeChoice(form, contents);
   const fields = [
     encodeSmallInteger(contents.publicKey === undefined ? VERSION_1 : VERSION_2),
     encodeAlgorithmIdentifier(info),

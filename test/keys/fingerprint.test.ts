@@ -2,38 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { fingerprintPublicKey, keyPairId } from '../../src/keys/fingerprint.js';
 import type { KeyAlgorithm } from '../../src/keys/algorithms.js';
+import { spki } from './der-builder.js';
 import { fromHex, readVectorFile } from './vectors.js';
-
-/** DER content of the NIST algorithm OIDs, written out from their dotted form. */
-const OID_CONTENT: Record<KeyAlgorithm, string> = {
-  'ML-KEM-512': '608648016503040401',
-  'ML-KEM-768': '608648016503040402',
-  'ML-KEM-1024': '608648016503040403',
-  'ML-DSA-44': '608648016503040311',
-  'ML-DSA-65': '608648016503040312',
-  'ML-DSA-87': '608648016503040313',
-};
-
-function derElement(tag: number, content: Buffer): Buffer {
-  const length = content.length;
-  const header =
-    length < 0x80
-      ? [tag, length]
-      : length < 0x100
-        ? [tag, 0x81, length]
-        : [tag, 0x82, length >> 8, length & 0xff];
-  return Buffer.concat([Buffer.from(header), content]);
-}
-
-/** SubjectPublicKeyInfo built byte by byte, independently of src/keys/der.ts. */
-function referenceSpki(algorithm: KeyAlgorithm, publicKey: Uint8Array): Buffer {
-  const algorithmIdentifier = derElement(
-    0x30,
-    derElement(0x06, Buffer.from(OID_CONTENT[algorithm], 'hex')),
-  );
-  const bitString = derElement(0x03, Buffer.concat([Buffer.from([0]), publicKey]));
-  return derElement(0x30, Buffer.concat([algorithmIdentifier, bitString]));
-}
 
 function sha256Base64Url(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('base64url');
@@ -77,7 +47,7 @@ describe('fingerprintPublicKey', () => {
     expect(keys.length).toBeGreaterThan(10);
 
     for (const { raw, der } of keys) {
-      expect(Buffer.from(referenceSpki(algorithm, raw))).toEqual(Buffer.from(der));
+      expect(Buffer.from(spki(algorithm, raw))).toEqual(Buffer.from(der));
       expect(fingerprintPublicKey(algorithm, raw)).toBe(sha256Base64Url(der));
     }
   });
@@ -86,7 +56,7 @@ describe('fingerprintPublicKey', () => {
     for (const publicKey of kemKeys(file, 5)) {
       const fingerprint = fingerprintPublicKey(algorithm, publicKey);
 
-      expect(fingerprint).toBe(sha256Base64Url(referenceSpki(algorithm, publicKey)));
+      expect(fingerprint).toBe(sha256Base64Url(spki(algorithm, publicKey)));
       expect(fingerprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
     }
   });
@@ -138,7 +108,7 @@ describe('keyPairId', () => {
 
   it('hashes both SPKI encodings in order', () => {
     const expected = sha256Base64Url(
-      Buffer.concat([referenceSpki('ML-KEM-768', kemKey!), signatureKey!.der]),
+      Buffer.concat([spki('ML-KEM-768', kemKey!), signatureKey!.der]),
     );
 
     expect(keyPairId(kem, signature)).toBe(expected);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exportPrivateKey, importPrivateKey } from '../../src/keys/private-key.js';
+import { exportPrivateKey, importPrivateKey } from '../../src/keys/index.js';
 import { exportPublicKey, importPublicKey } from '../../src/keys/public-key.js';
 import type { KeyAlgorithm } from '../../src/keys/algorithms.js';
 import { keygenFor } from './core.js';
