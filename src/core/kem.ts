@@ -13,6 +13,7 @@ import {
 } from './algorithms.js';
 import type { KemParameters } from './algorithms.js';
 import { checkMlKemModulus } from './modulus.js';
+import { fillRandom } from './random.js';
 import { align, Status } from './runtime.js';
 import type { WasmRuntime } from './runtime.js';
 import type { Encapsulation, Kem, KemAlgorithm, KeyPair } from './types.js';
@@ -45,7 +46,7 @@ export class MlKem implements Kem {
     const seedAt = secretKeyAt + align(this.secretKeyLength);
     const seedRegion = this.runtime.view().subarray(seedAt, seedAt + ML_KEM_SEED_LENGTH);
     if (seed === undefined) {
-      globalThis.crypto.getRandomValues(seedRegion);
+      fillRandom(seedRegion);
     } else {
       seedRegion.set(seed);
     }

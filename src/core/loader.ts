@@ -7,6 +7,7 @@
  * Workers it is fetched from next to the bundle unless the caller passes it.
  */
 import { WasmLoadError, InternalError } from '../errors.js';
+import { fillRandom } from './random.js';
 import type { GlueExports } from './runtime.js';
 
 /** Where the module comes from; every field is optional. */
@@ -20,8 +21,6 @@ export interface LoadOptions {
 }
 
 const WASM_FILE = 'qynpqc.wasm';
-/** Largest length one crypto.getRandomValues call accepts, in bytes. */
-const MAX_RANDOM_CHUNK = 65536;
 /** WASI errno ENOSYS: the function is not supported. */
 const WASI_ENOSYS = 52;
 
@@ -112,11 +111,8 @@ export function compilePqcModule(options: LoadOptions = {}): Promise<WebAssembly
 }
 
 /** Fills `length` bytes at `pointer` with cryptographically secure random bytes. */
-function fillRandom(memory: WebAssembly.Memory, pointer: number, length: number): void {
-  for (let offset = 0; offset < length; offset += MAX_RANDOM_CHUNK) {
-    const size = Math.min(MAX_RANDOM_CHUNK, length - offset);
-    globalThis.crypto.getRandomValues(new Uint8Array(memory.buffer, pointer + offset, size));
-  }
+function fillMemory(memory: WebAssembly.Memory, pointer: number, length: number): void {
+  fillRandom(new Uint8Array(memory.buffer, pointer, length));
 }
 
 /** Builds the import object; `memory` is bound once the instance exists. */
@@ -130,9 +126,9 @@ function createImports(memoryRef: { memory?: WebAssembly.Memory }): WebAssembly.
   const stderr: string[] = [];
   return {
     env: {
-      qyn_random_fill: (pointer: number, length: number) => fillRandom(memory(), pointer, length),
+      qyn_random_fill: (pointer: number, length: number) => fillMemory(memory(), pointer, length),
       getentropy: (pointer: number, length: number) => {
-        fillRandom(memory(), pointer, length);
+        fillMemory(memory(), pointer, length);
         return 0;
       },
       emscripten_notify_memory_growth: () => undefined,

@@ -12,6 +12,7 @@ import {
   SIGNATURE_PARAMETERS,
 } from './algorithms.js';
 import type { SignatureParameters } from './algorithms.js';
+import { fillRandom } from './random.js';
 import { align, Status } from './runtime.js';
 import { checkMlDsaSecretKey } from './secret-key-check.js';
 import type { WasmRuntime } from './runtime.js';
@@ -55,7 +56,7 @@ export class MlDsa implements SignatureScheme {
     const seedAt = secretKeyAt + align(this.secretKeyLength);
     const seedRegion = this.runtime.view().subarray(seedAt, seedAt + ML_DSA_SEED_LENGTH);
     if (seed === undefined) {
-      globalThis.crypto.getRandomValues(seedRegion);
+      fillRandom(seedRegion);
     } else {
       seedRegion.set(seed);
     }
