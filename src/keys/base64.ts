@@ -80,8 +80,8 @@ function decode(
     const code = body.charCodeAt(index);
     const value = code < 128 ? lookup[code]! : -1;
     if (value < 0) {
-      const shown = code >= 0x21 && code <= 0x7e ? `'${body[index]}'` : `code ${code}`;
-      fail(`character ${shown} at position ${index} is not in the ${variant} alphabet`);
+      const printable = code >= 0x21 && code <= 0x7e ? `'${body[index]}'` : `code ${code}`;
+      fail(`character ${printable} at position ${index} is not in the ${variant} alphabet`);
     }
     values[index] = value;
   }
@@ -99,8 +99,14 @@ function decode(
     if (v3 !== undefined) output[written++] = ((v2! & 0x03) << 6) | v3;
   }
 
+  // The last character of a 2- or 3-character group carries 4 or 2 bits that must be zero.
   const last = values[body.length - 1];
-  const unusedBits = tail === 2 ? 0x0f : tail === 3 ? 0x03 : 0;
+  let unusedBits = 0;
+  if (tail === 2) {
+    unusedBits = 0x0f;
+  } else if (tail === 3) {
+    unusedBits = 0x03;
+  }
   if (last !== undefined && (last & unusedBits) !== 0) {
     fail('the last character has non-zero unused bits (non-canonical encoding)');
   }

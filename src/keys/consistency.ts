@@ -25,7 +25,7 @@ const ML_DSA_SEED_EXPANSION_LENGTH = 128;
 /** Bytes of one packed ML-KEM polynomial vector entry: 256 coefficients of 12 bits. */
 const ML_KEM_POLYNOMIAL_BYTES = 384;
 
-/** Whether `a` and `b` are equal, in time that depends only on their lengths. */
+/** Compares `a` and `b` in time that depends only on their lengths. */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) {
     return false;

@@ -308,8 +308,14 @@ export function decodeObjectIdentifier(
     }
   }
 
+  // X.690 packs the first two arcs as 40 * first + second, and only the arc 2 allows second >= 40.
   const head = values[0]!;
-  const first = head < 40 ? 0 : head < 80 ? 1 : 2;
+  let first = 2;
+  if (head < 40) {
+    first = 0;
+  } else if (head < 80) {
+    first = 1;
+  }
   return [first, head - first * 40, ...values.slice(1)].join('.');
 }
 

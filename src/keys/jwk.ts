@@ -4,8 +4,8 @@
  * base64url 32-byte seed xi. ML-KEM keys use the same shape with `alg` set to `ML-KEM-512`,
  * `ML-KEM-768` or `ML-KEM-1024` and `priv` the 64-byte seed d || z.
  *
- * NOTE: no JOSE specification registers ML-KEM `alg` values for AKP keys yet; other software may
- * not read ML-KEM JWKs, and the shape may change once one does.
+ * NOTE: no JOSE specification registers ML-KEM `alg` values for AKP keys yet. Other software may
+ * not read ML-KEM JWKs, and the shape may change once a specification exists.
  */
 import { InvalidEncodingError, InvalidLengthError } from '../errors.js';
 import { ALL_ALGORITHMS } from '../core/algorithms.js';

@@ -26,7 +26,7 @@ import {
 } from './der.js';
 import { encodeAlgorithmIdentifier, readAlgorithmIdentifier } from './spki.js';
 
-/** Which CHOICE alternative of the private key to write. */
+/** Alternative of the private key CHOICE. */
 export type PrivateKeyForm = 'seed' | 'expandedKey' | 'both';
 
 /** Every private key form, in the order of the ASN.1 CHOICE. */

@@ -1,9 +1,9 @@
 /**
  * Import of ML-KEM and ML-DSA private keys from PKCS#8 (DER or PEM) and AKP JWK. A seed is
  * expanded through the caller's keygen, so the result never depends on an expanded key that
- * someone else computed; every public or expanded key stored beside it must match.
+ * someone else computed. Every public or expanded key stored beside the seed must match.
  */
-import { InternalError, InvalidArgumentError, InvalidPrivateKeyError } from '../errors.js';
+import { InvalidArgumentError, InvalidPrivateKeyError } from '../errors.js';
 import { requireBytes } from '../core/validate.js';
 import type { KeyPair } from '../core/types.js';
 import { resolveKeyAlgorithm } from './algorithms.js';
@@ -56,7 +56,7 @@ function derive(info: KeyAlgorithmInfo, deriveFromSeed: DeriveKeyPair, seed: Uin
     pair.secretKey instanceof Uint8Array &&
     pair.secretKey.length === info.secretKeyLength;
   if (!valid) {
-    throw new InternalError(
+    throw new InvalidArgumentError(
       `deriveFromSeed did not return a ${info.name} key pair { publicKey, secretKey } of ` +
         `${info.publicKeyLength} and ${info.secretKeyLength} bytes; pass the keygen of ${info.name}`,
     );
@@ -73,7 +73,7 @@ function requireSamePublicKey(
   if (stated !== undefined && !equalBytes(derived, stated)) {
     throw new InvalidPrivateKeyError(
       `${source} does not match the public key computed from the ${info.name} private key; ` +
-        `the encoding was assembled from two different keys`,
+        `the two come from different key pairs`,
     );
   }
 }
@@ -169,8 +169,8 @@ export function importPrivateKey(
   const checkedFormat = requirePrivateKeyFormat(format);
   if (typeof deriveFromSeed !== 'function') {
     throw new InvalidArgumentError(
-      `deriveFromSeed must be a function, such as pqc.kem('ML-KEM-768').keygen bound to its ` +
-        `object, got ${typeof deriveFromSeed}`,
+      `deriveFromSeed must be a function, such as (seed) => pqc.kem('ML-KEM-768').keygen(seed), ` +
+        `got ${typeof deriveFromSeed}`,
     );
   }
   const fields = options === undefined ? {} : requireObject(options, 'options');
@@ -182,21 +182,21 @@ export function importPrivateKey(
   const decoded = decodeInput(info, data, checkedFormat);
   const embeddedSource =
     checkedFormat === 'jwk' ? 'the JWK pub member' : 'the PKCS#8 publicKey field';
-  if (decoded.publicKey !== undefined) {
-    checkPublicKey(info, decoded.publicKey, embeddedSource);
-  }
-  if (decoded.publicKey !== undefined && statedPublicKey !== undefined) {
-    requireSamePublicKey(info, decoded.publicKey, statedPublicKey, 'options.publicKey');
-  }
+  try {
+    if (decoded.publicKey !== undefined) {
+      checkPublicKey(info, decoded.publicKey, embeddedSource);
+    }
 
-  const imported =
-    decoded.seed !== undefined
-      ? resolveFromSeed(info, decoded, decoded.seed, deriveFromSeed)
-      : resolveFromExpandedKey(info, decoded.expandedKey!, decoded.publicKey ?? statedPublicKey);
+    const imported =
+      decoded.seed !== undefined
+        ? resolveFromSeed(info, decoded, decoded.seed, deriveFromSeed)
+        : resolveFromExpandedKey(info, decoded.expandedKey!, decoded.publicKey ?? statedPublicKey);
 
-  requireSamePublicKey(info, imported.publicKey, decoded.publicKey, embeddedSource);
-  requireSamePublicKey(info, imported.publicKey, statedPublicKey, 'options.publicKey');
-  decoded.seed?.fill(0);
-  decoded.expandedKey?.fill(0);
-  return imported;
+    requireSamePublicKey(info, imported.publicKey, decoded.publicKey, embeddedSource);
+    requireSamePublicKey(info, imported.publicKey, statedPublicKey, 'options.publicKey');
+    return imported;
+  } finally {
+    decoded.seed?.fill(0);
+    decoded.expandedKey?.fill(0);
+  }
 }

@@ -55,10 +55,14 @@ export function requirePrivateKeyFormat(format: unknown): PrivateKeyFormat {
 
 /** Throws unless `value` is a non-null object other than a byte array. */
 export function requireObject(value: unknown, parameter: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || value instanceof Uint8Array) {
-    const actual =
-      value === null ? 'null' : value instanceof Uint8Array ? 'a Uint8Array' : typeof value;
-    throw new InvalidArgumentError(`${parameter} must be an object, got ${actual}`);
+  if (value === null) {
+    throw new InvalidArgumentError(`${parameter} must be an object, got null`);
+  }
+  if (value instanceof Uint8Array) {
+    throw new InvalidArgumentError(`${parameter} must be an object, got a Uint8Array`);
+  }
+  if (typeof value !== 'object') {
+    throw new InvalidArgumentError(`${parameter} must be an object, got ${typeof value}`);
   }
   return value as Record<string, unknown>;
 }

@@ -169,8 +169,8 @@ function nodeSupportsMlDsa(): boolean {
   }
 }
 
-// NOTE: Node 20 has no ML-DSA or ML-KEM key objects, so these tests have only run where Node
-// does (Node 24 and later); on Node 20 they are skipped.
+// NOTE: Node 20 has no ML-DSA or ML-KEM key objects, so these tests are skipped there. They have
+// not run yet, because only Node 20 was available when they were written.
 describe.skipIf(!nodeSupportsMlDsa())('Node crypto interop', () => {
   it.each(['ML-DSA-65', 'ML-KEM-768'] as const)('%s PKCS#8 and SPKI both ways', (algorithm) => {
     const pair = keygenFor(algorithm)(randomBytes(seedLength(algorithm)));
