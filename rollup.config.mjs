@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
 
 const nodeExternal = [/^node:/, 'comlink', 'mongodb', 'bcryptjs', 'pino', 'cli-progress', 'commander'];
 
@@ -22,6 +23,41 @@ function copyWasm(directory) {
 function ts() {
   return typescript({ tsconfig: './tsconfig.json', declaration: false, declarationMap: false });
 }
+
+// Worker pool: the Node worker script next to dist/index.js, and a self-contained browser build
+// (SDK, worker script and module side by side in dist/browser) that a plain
+// <script type="module"> can load without a bundler or dev server.
+const poolNodeExternal = [/^node:/, /^comlink(\/|$)/];
+
+function browserTs() {
+  return typescript({
+    tsconfig: './tsconfig.json',
+    declaration: false,
+    declarationMap: false,
+    outDir: 'dist/browser',
+  });
+}
+
+const poolEntries = [
+  {
+    input: { 'pool-worker': 'src/pool/worker-node.ts' },
+    external: poolNodeExternal,
+    plugins: [ts()],
+    output: { dir: 'dist', format: 'es', entryFileNames: '[name].js' },
+  },
+  {
+    input: { index: 'src/pool/browser.ts' },
+    external: [/^node:/],
+    plugins: [nodeResolve({ browser: true }), browserTs(), copyWasm('dist/browser')],
+    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].js' },
+  },
+  {
+    input: { 'pool-worker': 'src/pool/worker-browser.ts' },
+    external: [/^node:/],
+    plugins: [nodeResolve({ browser: true }), browserTs()],
+    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].js' },
+  },
+];
 
 export default [
   {
@@ -45,4 +81,5 @@ export default [
     plugins: [dts()],
     output: { file: 'dist/index.d.ts', format: 'es' },
   },
+  ...poolEntries,
 ];

@@ -1,0 +1,7 @@
+/**
+ * Entry point of the browser build (dist/browser/index.js): the whole SDK plus the worker pool,
+ * with comlink bundled in, so a page can import it from a plain `<script type="module">`.
+ * pool-worker.js and qynpqc.wasm must sit in the same folder.
+ */
+export * from '../index.js';
+export * from './index.js';

@@ -1,0 +1,98 @@
+/**
+ * Worker pool: the SDK's operations run in worker threads (Node's worker_threads, or Web
+ * Workers in browsers), so signing and key generation never block the calling thread.
+ *
+ * ```ts
+ * const pool = await createPqcPool({ size: 4 });
+ * const { publicKey, secretKey } = await pool.kem('ML-KEM-768').keygen();
+ * const keys = await pool.signature('ML-DSA-65').keygenBatch(1000);
+ * await pool.close();
+ * ```
+ *
+ * The module is compiled once on the calling thread and posted to every worker, which
+ * instantiates it once. See docs/pool.md for what the pool can and cannot do about copies of
+ * secret keys that cross threads.
+ */
+import { compilePqcModule } from '../core/loader.js';
+import { InvalidArgumentError } from '../errors.js';
+import { AbortError } from './errors.js';
+import { createPlatform } from './platform.js';
+import { PqcPool } from './pool.js';
+import { Scheduler } from './scheduler.js';
+import type { PoolOptions } from './types.js';
+
+/** Queue slots per worker when `maxQueue` is not given. */
+const DEFAULT_QUEUE_PER_WORKER = 1024;
+
+function requireInteger(value: number, name: string, minimum: number): number {
+  if (!Number.isSafeInteger(value) || value < minimum) {
+    throw new InvalidArgumentError(`createPqcPool: ${name} must be an integer >= ${minimum}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function readIdleTimeout(value: number | undefined): number {
+  if (value === undefined || value === 0 || value === Infinity) {
+    return Infinity;
+  }
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new InvalidArgumentError(
+      `createPqcPool: idleTimeout must be a non-negative number of ms (0 keeps workers), got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Compiles the WebAssembly module, starts the workers and resolves once every worker has
+ * instantiated it. Rejects with the workers' error (for example WasmLoadError) if they cannot.
+ */
+export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool> {
+  const { signal } = options;
+  if (signal?.aborted === true) {
+    throw new AbortError('createPqcPool', { cause: signal.reason });
+  }
+  const idleTimeout = readIdleTimeout(options.idleTimeout);
+
+  const [module, platform] = await Promise.all([
+    compilePqcModule({ module: options.module, wasmBytes: options.wasmBytes, wasmUrl: options.wasmUrl }),
+    createPlatform(options.workerUrl),
+  ]);
+  const size = requireInteger(options.size ?? platform.defaultSize, 'size', 1);
+  const maxQueue =
+    options.maxQueue === Infinity ? Infinity : requireInteger(options.maxQueue ?? DEFAULT_QUEUE_PER_WORKER * size, 'maxQueue', 0);
+
+  const scheduler = new Scheduler({
+    size,
+    maxQueue,
+    idleTimeout,
+    module,
+    platform,
+    ...(signal === undefined ? {} : { signal }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  try {
+    await scheduler.start();
+  } catch (error) {
+    await scheduler.stop((operation) => new AbortError(operation, { cause: error }));
+    throw error;
+  }
+  return new PqcPool(scheduler);
+}
+
+export { PqcPool, DEFAULT_CLOSE_TIMEOUT } from './pool.js';
+export { AbortError, CloseTimeoutError, PoolClosedError, QueueFullError, WorkerTerminatedError } from './errors.js';
+export type {
+  CallOptions,
+  CloseOptions,
+  EncapsulateBatchOptions,
+  PooledKem,
+  PooledSignatureScheme,
+  PoolLogger,
+  PoolOptions,
+  PoolSignOptions,
+  PoolStats,
+  PoolVerifyOptions,
+  SignBatchOptions,
+  VerifyItem,
+} from './types.js';

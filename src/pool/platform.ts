@@ -1,0 +1,158 @@
+/**
+ * Starts worker threads: Node's worker_threads running dist/pool-worker.js, or module Web
+ * Workers running pool-worker.js from the folder of the browser bundle. The rest of the pool
+ * sees only {@link WorkerHandle}.
+ */
+import type { Endpoint } from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { InternalError } from '../errors.js';
+
+/** One started worker thread. */
+export interface WorkerHandle {
+  /** The comlink endpoint that talks to the thread. */
+  readonly endpoint: Endpoint;
+  /** Stops the thread, interrupting any running operation; resolves once it has stopped. */
+  terminate(): Promise<void>;
+  /**
+   * Registers the listener for the thread's end: an exit (Node) or an uncaught error or
+   * unreadable message (Node and browsers). It is called at most once.
+   */
+  onExit(listener: (reason: Error) => void): void;
+  /** Marks the thread busy or idle; an idle Node thread does not keep the process alive. */
+  setBusy(busy: boolean): void;
+}
+
+/** How the pool starts workers in the current runtime. */
+export interface Platform {
+  /** Default pool size: the number of logical processors available. */
+  readonly defaultSize: number;
+  spawn(name: string): WorkerHandle;
+}
+
+/** Number of workers when a browser does not report `navigator.hardwareConcurrency`. */
+const FALLBACK_BROWSER_SIZE = 2;
+
+/** Returns whether the code runs in Node (worker_threads) rather than a browser. */
+export function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+/**
+ * Finds the Node worker script: next to this bundle in dist/, or in dist/ when this file runs
+ * from src/pool in a source checkout (which then needs `npm run build` first).
+ */
+async function findNodeWorkerScript(): Promise<URL> {
+  const { existsSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const candidates = [
+    new URL('./pool-worker.js', import.meta.url),
+    new URL('../../dist/pool-worker.js', import.meta.url),
+  ];
+  for (const candidate of candidates) {
+    if (candidate.protocol !== 'file:' || existsSync(fileURLToPath(candidate))) {
+      return candidate;
+    }
+  }
+  const tried = candidates.map((candidate) => fileURLToPath(candidate)).join(', ');
+  throw new InternalError(
+    `pool-worker.js not found; looked in ${tried}. Run npm run build in a source checkout, ` +
+      `reinstall the package, or pass workerUrl`,
+  );
+}
+
+async function createNodePlatform(workerUrl?: string | URL): Promise<Platform> {
+  const { Worker } = await import('node:worker_threads');
+  const { availableParallelism } = await import('node:os');
+  const script = workerUrl === undefined ? await findNodeWorkerScript() : new URL(workerUrl);
+
+  return {
+    defaultSize: availableParallelism(),
+    spawn(name: string): WorkerHandle {
+      const worker = new Worker(script, { name });
+      let lastError: Error | undefined;
+      let exitListener: ((reason: Error) => void) | undefined;
+      let ended = false;
+      const end = (reason: Error): void => {
+        if (ended) return;
+        ended = true;
+        exitListener?.(reason);
+      };
+
+      worker.on('error', (error: Error) => {
+        lastError = error;
+      });
+      worker.on('messageerror', (error: Error) => {
+        lastError = error;
+        void worker.terminate();
+      });
+      worker.on('exit', (exitCode: number) => {
+        end(lastError ?? new Error(`the worker thread exited with code ${exitCode}`));
+      });
+
+      return {
+        endpoint: nodeEndpoint(worker),
+        async terminate() {
+          await worker.terminate();
+        },
+        onExit(listener) {
+          exitListener = listener;
+        },
+        setBusy(busy) {
+          if (busy) worker.ref();
+          else worker.unref();
+        },
+      };
+    },
+  };
+}
+
+function createBrowserPlatform(workerUrl?: string | URL): Platform {
+  const hardwareConcurrency = globalThis.navigator?.hardwareConcurrency;
+
+  return {
+    defaultSize: hardwareConcurrency > 0 ? hardwareConcurrency : FALLBACK_BROWSER_SIZE,
+    spawn(name: string): WorkerHandle {
+      // The literal URL pattern lets bundlers find and emit the worker script.
+      const worker =
+        workerUrl === undefined
+          ? new Worker(new URL('./pool-worker.js', import.meta.url), { type: 'module', name })
+          : new Worker(workerUrl, { type: 'module', name });
+      let exitListener: ((reason: Error) => void) | undefined;
+      let ended = false;
+      const end = (reason: Error): void => {
+        if (ended) return;
+        ended = true;
+        worker.terminate();
+        exitListener?.(reason);
+      };
+
+      worker.addEventListener('error', (event: ErrorEvent | Event) => {
+        const detail = event instanceof ErrorEvent && event.message ? event.message : 'it failed to load';
+        end(new Error(`the worker raised an uncaught error: ${detail}`));
+      });
+      worker.addEventListener('messageerror', () => {
+        end(new Error('the worker sent a message that could not be deserialized'));
+      });
+
+      return {
+        endpoint: worker,
+        terminate() {
+          ended = true;
+          worker.terminate();
+          return Promise.resolve();
+        },
+        onExit(listener) {
+          exitListener = listener;
+        },
+        setBusy() {
+          // Browsers keep a page's workers alive regardless of pending work.
+        },
+      };
+    },
+  };
+}
+
+/** Returns the platform of the current runtime. */
+export async function createPlatform(workerUrl?: string | URL): Promise<Platform> {
+  return isNode() ? createNodePlatform(workerUrl) : createBrowserPlatform(workerUrl);
+}

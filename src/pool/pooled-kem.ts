@@ -1,0 +1,127 @@
+/** ML-KEM (FIPS 203) run in the worker pool; see {@link PooledKem}. */
+import { KEM_PARAMETERS, ML_KEM_SEED_LENGTH, ML_KEM_SHARED_SECRET_LENGTH } from '../core/algorithms.js';
+import type { Encapsulation, KemAlgorithm, KeyPair } from '../core/types.js';
+import { buildTasks, keygenTasks, readCallOptions, requireArray, requireParallel, runSingle } from './batches.js';
+import type { Scheduler } from './scheduler.js';
+import type { CallOptions, EncapsulateBatchOptions, PooledKem } from './types.js';
+
+export class PoolKem implements PooledKem {
+  readonly name: KemAlgorithm;
+  readonly publicKeyLength: number;
+  readonly secretKeyLength: number;
+  readonly ciphertextLength: number;
+  readonly sharedSecretLength = ML_KEM_SHARED_SECRET_LENGTH;
+  readonly seedLength = ML_KEM_SEED_LENGTH;
+  private readonly scheduler: Scheduler;
+  /** Maximum number of tasks one batch is split into. */
+  private readonly taskLimit: number;
+
+  constructor(name: KemAlgorithm, scheduler: Scheduler, taskLimit: number) {
+    const parameters = KEM_PARAMETERS[name];
+    this.name = name;
+    this.publicKeyLength = parameters.publicKeyLength;
+    this.secretKeyLength = parameters.secretKeyLength;
+    this.ciphertextLength = parameters.ciphertextLength;
+    this.scheduler = scheduler;
+    this.taskLimit = taskLimit;
+  }
+
+  async keygen(seed?: Uint8Array, options?: CallOptions): Promise<KeyPair> {
+    const operation = `${this.name} keygen`;
+    const checked = readCallOptions(options, operation);
+
+    const request = {
+      kind: 'kem-keygen' as const,
+      algorithm: this.name,
+      count: 1,
+      ...(seed === undefined ? {} : { seeds: [seed] }),
+    };
+    return runSingle<'kem-keygen'>(this.scheduler, operation, request, [seed], checked);
+  }
+
+  async encapsulate(
+    publicKey: Uint8Array,
+    randomness?: Uint8Array,
+    options?: CallOptions,
+  ): Promise<Encapsulation> {
+    const operation = `${this.name} encapsulate`;
+    const checked = readCallOptions(options, operation);
+
+    const request = {
+      kind: 'kem-encapsulate' as const,
+      algorithm: this.name,
+      publicKeys: [publicKey],
+      ...(randomness === undefined ? {} : { randomness: [randomness] }),
+    };
+    return runSingle<'kem-encapsulate'>(this.scheduler, operation, request, [publicKey, randomness], checked);
+  }
+
+  async decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
+    const operation = `${this.name} decapsulate`;
+    const checked = readCallOptions(options, operation);
+
+    const request = {
+      kind: 'kem-decapsulate' as const,
+      algorithm: this.name,
+      ciphertexts: [ciphertext],
+      secretKey,
+    };
+    return runSingle<'kem-decapsulate'>(this.scheduler, operation, request, [ciphertext, secretKey], checked);
+  }
+
+  async keygenBatch(countOrSeeds: number | readonly Uint8Array[], options?: CallOptions): Promise<KeyPair[]> {
+    const operation = `${this.name} keygenBatch`;
+    const checked = readCallOptions(options, operation);
+
+    const tasks = keygenTasks<'kem-keygen'>(countOrSeeds, this.taskLimit, checked, operation, (count, seeds) => ({
+      kind: 'kem-keygen',
+      algorithm: this.name,
+      count,
+      ...(seeds === undefined ? {} : { seeds }),
+    }));
+    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
+  }
+
+  async encapsulateBatch(
+    publicKeys: readonly Uint8Array[],
+    options?: EncapsulateBatchOptions,
+  ): Promise<Encapsulation[]> {
+    const operation = `${this.name} encapsulateBatch`;
+    const checked = readCallOptions(options, operation);
+    const keys = requireArray<Uint8Array>(publicKeys, 'publicKeys', operation);
+    const randomness = requireParallel<Uint8Array>(checked.randomness, 'randomness', keys.length, operation);
+
+    const tasks = buildTasks<'kem-encapsulate', Uint8Array>(
+      keys,
+      this.taskLimit,
+      checked.transfer,
+      (slice, start, end) => ({
+        kind: 'kem-encapsulate',
+        algorithm: this.name,
+        publicKeys: slice,
+        ...(randomness === undefined ? {} : { randomness: randomness.slice(start, end) }),
+      }),
+      (request) => [...request.publicKeys, ...(request.randomness ?? [])],
+    );
+    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
+  }
+
+  async decapsulateBatch(
+    ciphertexts: readonly Uint8Array[],
+    secretKey: Uint8Array,
+    options?: CallOptions,
+  ): Promise<Uint8Array[]> {
+    const operation = `${this.name} decapsulateBatch`;
+    const checked = readCallOptions(options, operation);
+    const items = requireArray<Uint8Array>(ciphertexts, 'ciphertexts', operation);
+
+    const tasks = buildTasks<'kem-decapsulate', Uint8Array>(
+      items,
+      this.taskLimit,
+      checked.transfer,
+      (slice) => ({ kind: 'kem-decapsulate', algorithm: this.name, ciphertexts: slice, secretKey }),
+      (request) => [...request.ciphertexts, request.secretKey],
+    );
+    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
+  }
+}

@@ -1,0 +1,156 @@
+/** ML-DSA (FIPS 204) run in the worker pool; see {@link PooledSignatureScheme}. */
+import { ML_DSA_SEED_LENGTH, SIGNATURE_PARAMETERS } from '../core/algorithms.js';
+import type { KeyPair, SignatureAlgorithm } from '../core/types.js';
+import { InvalidArgumentError } from '../errors.js';
+import { buildTasks, keygenTasks, readCallOptions, requireArray, requireParallel, runSingle } from './batches.js';
+import type { VerifyItem } from './protocol.js';
+import type { Scheduler } from './scheduler.js';
+import type {
+  CallOptions,
+  PooledSignatureScheme,
+  PoolSignOptions,
+  PoolVerifyOptions,
+  SignBatchOptions,
+} from './types.js';
+
+/** Copies the optional FIPS 204 fields of `options` that are set. */
+function signFields(options: Record<string, unknown>): { context?: Uint8Array; randomness?: Uint8Array } {
+  const fields: { context?: Uint8Array; randomness?: Uint8Array } = {};
+  if (options.context !== undefined) fields.context = options.context as Uint8Array;
+  if (options.randomness !== undefined) fields.randomness = options.randomness as Uint8Array;
+  return fields;
+}
+
+function verifyFields(item: VerifyItem): VerifyItem {
+  const { message, signature, publicKey, context } = item;
+  return context === undefined ? { message, signature, publicKey } : { message, signature, publicKey, context };
+}
+
+export class PoolSignatureScheme implements PooledSignatureScheme {
+  readonly name: SignatureAlgorithm;
+  readonly publicKeyLength: number;
+  readonly secretKeyLength: number;
+  readonly signatureLength: number;
+  readonly seedLength = ML_DSA_SEED_LENGTH;
+  private readonly scheduler: Scheduler;
+  /** Maximum number of tasks one batch is split into. */
+  private readonly taskLimit: number;
+
+  constructor(name: SignatureAlgorithm, scheduler: Scheduler, taskLimit: number) {
+    const parameters = SIGNATURE_PARAMETERS[name];
+    this.name = name;
+    this.publicKeyLength = parameters.publicKeyLength;
+    this.secretKeyLength = parameters.secretKeyLength;
+    this.signatureLength = parameters.signatureLength;
+    this.scheduler = scheduler;
+    this.taskLimit = taskLimit;
+  }
+
+  async keygen(seed?: Uint8Array, options?: CallOptions): Promise<KeyPair> {
+    const operation = `${this.name} keygen`;
+    const checked = readCallOptions(options, operation);
+
+    const request = {
+      kind: 'signature-keygen' as const,
+      algorithm: this.name,
+      count: 1,
+      ...(seed === undefined ? {} : { seeds: [seed] }),
+    };
+    return runSingle<'signature-keygen'>(this.scheduler, operation, request, [seed], checked);
+  }
+
+  async sign(message: Uint8Array, secretKey: Uint8Array, options?: PoolSignOptions): Promise<Uint8Array> {
+    const operation = `${this.name} sign`;
+    const checked = readCallOptions(options, operation);
+    const { context, randomness } = signFields(checked);
+
+    const request = {
+      kind: 'signature-sign' as const,
+      algorithm: this.name,
+      messages: [message],
+      secretKey,
+      ...(context === undefined ? {} : { context }),
+      ...(randomness === undefined ? {} : { randomness: [randomness] }),
+    };
+    return runSingle<'signature-sign'>(this.scheduler, operation, request, [message, secretKey, context, randomness], checked);
+  }
+
+  async verify(
+    message: Uint8Array,
+    signature: Uint8Array,
+    publicKey: Uint8Array,
+    options?: PoolVerifyOptions,
+  ): Promise<boolean> {
+    const operation = `${this.name} verify`;
+    const checked = readCallOptions(options, operation);
+    const { context } = signFields(checked);
+
+    const item: VerifyItem = { message, signature, publicKey, ...(context === undefined ? {} : { context }) };
+    const request = { kind: 'signature-verify' as const, algorithm: this.name, items: [item] };
+    return runSingle<'signature-verify'>(this.scheduler, operation, request, [message, signature, publicKey, context], checked);
+  }
+
+  async keygenBatch(countOrSeeds: number | readonly Uint8Array[], options?: CallOptions): Promise<KeyPair[]> {
+    const operation = `${this.name} keygenBatch`;
+    const checked = readCallOptions(options, operation);
+
+    const tasks = keygenTasks<'signature-keygen'>(countOrSeeds, this.taskLimit, checked, operation, (count, seeds) => ({
+      kind: 'signature-keygen',
+      algorithm: this.name,
+      count,
+      ...(seeds === undefined ? {} : { seeds }),
+    }));
+    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
+  }
+
+  async signBatch(
+    messages: readonly Uint8Array[],
+    secretKey: Uint8Array,
+    options?: SignBatchOptions,
+  ): Promise<Uint8Array[]> {
+    const operation = `${this.name} signBatch`;
+    const checked = readCallOptions(options, operation);
+    const items = requireArray<Uint8Array>(messages, 'messages', operation);
+    const randomness = requireParallel<Uint8Array>(checked.randomness, 'randomness', items.length, operation);
+    const context = checked.context as Uint8Array | undefined;
+
+    const tasks = buildTasks<'signature-sign', Uint8Array>(
+      items,
+      this.taskLimit,
+      checked.transfer,
+      (slice, start, end) => ({
+        kind: 'signature-sign',
+        algorithm: this.name,
+        messages: slice,
+        secretKey,
+        ...(context === undefined ? {} : { context }),
+        ...(randomness === undefined ? {} : { randomness: randomness.slice(start, end) }),
+      }),
+      (request) => [...request.messages, request.secretKey, request.context, ...(request.randomness ?? [])],
+    );
+    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
+  }
+
+  async verifyBatch(items: readonly VerifyItem[], options?: CallOptions): Promise<boolean[]> {
+    const operation = `${this.name} verifyBatch`;
+    const checked = readCallOptions(options, operation);
+    const list = requireArray<VerifyItem>(items, 'items', operation);
+    list.forEach((item, index) => {
+      if (typeof item !== 'object' || item === null) {
+        throw new InvalidArgumentError(
+          `${operation}: items[${index}] must be an object { message, signature, publicKey, context? }`,
+        );
+      }
+    });
+
+    const tasks = buildTasks<'signature-verify', VerifyItem>(
+      list,
+      this.taskLimit,
+      checked.transfer,
+      // Only the known fields are sent, so extra properties of the caller's objects never cross.
+      (slice) => ({ kind: 'signature-verify', algorithm: this.name, items: slice.map(verifyFields) }),
+      (request) => request.items.flatMap((item) => [item.message, item.signature, item.publicKey, item.context]),
+    );
+    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
+  }
+}

@@ -1,0 +1,455 @@
+/**
+ * The pool's scheduler: a FIFO queue of tasks and a set of workers, each running at most one
+ * task at a time. A call (one method call on the public API) is split into one or more tasks;
+ * it resolves when all of them have, and rejects on the first failure, at which point its
+ * tasks still in the queue are dropped.
+ *
+ * Running one task per worker keeps aborts exact: a task still in the queue has not been sent,
+ * so removing it guarantees it never runs.
+ */
+import { transfer, wrap } from 'comlink';
+import type { Remote } from 'comlink';
+import { InvalidArgumentError } from '../errors.js';
+import { wipeAll } from './bytes.js';
+import { deserializeError } from './error-transport.js';
+import { AbortError, CloseTimeoutError, PoolClosedError, QueueFullError, WorkerTerminatedError } from './errors.js';
+import type { Platform, WorkerHandle } from './platform.js';
+import { itemCount } from './protocol.js';
+import type { OperationKind, RequestOf, ResultOf, WorkerApi, WorkerRequest, WorkerResponse } from './protocol.js';
+import type { PoolLogger, PoolStats } from './types.js';
+
+/** Largest delay setTimeout accepts, in ms; longer timeouts are treated as no timeout. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** One message to a worker, with the input buffers to transfer rather than copy. */
+export interface TaskInput<K extends OperationKind> {
+  request: RequestOf<K>;
+  transfer: Transferable[];
+}
+
+/** Settings of the scheduler, already validated. */
+export interface SchedulerSettings {
+  size: number;
+  maxQueue: number;
+  /** Idle lifetime of a worker in ms; Infinity keeps workers. */
+  idleTimeout: number;
+  module: WebAssembly.Module;
+  platform: Platform;
+  /** Aborting it stops the pool; pending calls reject with ERR_ABORTED. */
+  signal?: AbortSignal;
+  logger?: PoolLogger;
+}
+
+interface Call {
+  readonly operation: string;
+  readonly isBatch: boolean;
+  readonly chunkResults: (unknown[] | undefined)[];
+  remaining: number;
+  settled: boolean;
+  resolve(results: unknown[]): void;
+  reject(error: Error): void;
+  removeAbortListener?: () => void;
+}
+
+interface Task {
+  readonly call: Call;
+  readonly request: WorkerRequest;
+  readonly transfer: Transferable[];
+  readonly chunk: number;
+  /** Index of the task's first item within its call. */
+  readonly offset: number;
+}
+
+interface PoolWorker {
+  readonly id: number;
+  readonly handle: WorkerHandle;
+  readonly remote: Remote<WorkerApi>;
+  readonly run: Remote<WorkerApi>['run'];
+  state: 'starting' | 'idle' | 'busy' | 'stopping';
+  task?: Task;
+  idleTimer?: ReturnType<typeof setTimeout>;
+  /** Resolves once the worker has instantiated the module; rejects if it never does. */
+  readonly ready: Promise<void>;
+  settleReady(error?: Error): void;
+}
+
+export class Scheduler {
+  liboqsVersion = '';
+  private readonly settings: SchedulerSettings;
+  private readonly workers = new Set<PoolWorker>();
+  /** Idle workers, most recently used last, so that the others can reach their idle timeout. */
+  private readonly idleWorkers: PoolWorker[] = [];
+  private queue: Task[] = [];
+  private readonly calls = new Set<Call>();
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private nextWorkerId = 1;
+  private onDrained?: () => void;
+  private closing?: Promise<void>;
+  private stopping?: Promise<void>;
+  private removeAbortListener?: () => void;
+
+  constructor(settings: SchedulerSettings) {
+    this.settings = settings;
+
+    const { signal } = settings;
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        void this.stop((operation) => new AbortError(operation, { cause: signal.reason }));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.removeAbortListener = () => signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Starts `size` workers and resolves once all of them have instantiated the module. */
+  async start(): Promise<void> {
+    const workers = Array.from({ length: this.settings.size }, () => this.spawn());
+    await Promise.all(workers.map((worker) => worker.ready));
+  }
+
+  /** Maximum number of workers. */
+  get size(): number {
+    return this.settings.size;
+  }
+
+  get stats(): PoolStats {
+    let running = 0;
+    for (const worker of this.workers) {
+      if (worker.task !== undefined) running++;
+    }
+    return { workers: this.workers.size, running, queued: this.queue.length };
+  }
+
+  /**
+   * Queues the tasks of one call and resolves to their results, concatenated in task order.
+   * `isBatch` adds the failing item's index to error messages.
+   */
+  submit<K extends OperationKind>(
+    operation: string,
+    inputs: readonly TaskInput<K>[],
+    options: { signal?: AbortSignal | undefined; isBatch: boolean },
+  ): Promise<ResultOf<K>[]> {
+    if (this.state !== 'open') {
+      return Promise.reject(new PoolClosedError(operation));
+    }
+    const { signal } = options;
+    if (signal?.aborted === true) {
+      return Promise.reject(new AbortError(operation, { cause: signal.reason }));
+    }
+    const waiting = this.queue.length + Math.max(0, inputs.length - this.idleWorkers.length);
+    if (waiting > this.settings.maxQueue) {
+      return Promise.reject(new QueueFullError(this.settings.maxQueue, inputs.length));
+    }
+    if (inputs.length === 0) {
+      return Promise.resolve([]);
+    }
+
+    return new Promise<ResultOf<K>[]>((resolve, reject) => {
+      const call: Call = {
+        operation,
+        isBatch: options.isBatch,
+        chunkResults: new Array<unknown[] | undefined>(inputs.length),
+        remaining: inputs.length,
+        settled: false,
+        resolve: resolve as (results: unknown[]) => void,
+        reject,
+      };
+      if (signal !== undefined) {
+        const onAbort = (): void => this.failCall(call, new AbortError(operation, { cause: signal.reason }));
+        signal.addEventListener('abort', onAbort, { once: true });
+        call.removeAbortListener = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.calls.add(call);
+
+      let offset = 0;
+      inputs.forEach((input, chunk) => {
+        this.queue.push({ call, request: input.request, transfer: input.transfer, chunk, offset });
+        offset += itemCount(input.request);
+      });
+      this.dispatch();
+    });
+  }
+
+  /** Lets queued and running tasks finish for up to `timeout` ms, then stops every worker. */
+  close(timeout: number): Promise<void> {
+    if (this.closing !== undefined) {
+      return this.closing;
+    }
+    if (this.state === 'open') this.state = 'closing';
+    this.closing = this.drainThenStop(timeout);
+    return this.closing;
+  }
+
+  /** Rejects every pending call with `errorFor(operation)` and stops every worker at once. */
+  stop(errorFor: (operation: string) => Error): Promise<void> {
+    if (this.stopping !== undefined) {
+      return this.stopping;
+    }
+    this.state = 'closed';
+    this.removeAbortListener?.();
+    for (const call of [...this.calls]) {
+      this.failCall(call, errorFor(call.operation));
+    }
+    this.queue = [];
+    this.onDrained?.();
+
+    const exits: Promise<void>[] = [];
+    for (const worker of [...this.workers]) {
+      exits.push(this.retire(worker));
+    }
+    this.settings.logger?.debug({ workers: exits.length }, 'worker pool stopping');
+    this.stopping = Promise.all(exits).then(() => undefined);
+    return this.stopping;
+  }
+
+  /** Terminates the thread of the worker running a task (or any worker); for tests only. */
+  terminateWorkerForTesting(): Promise<void> {
+    const workers = [...this.workers];
+    const worker = workers.find((candidate) => candidate.task !== undefined) ?? workers[0];
+    return worker === undefined ? Promise.resolve() : worker.handle.terminate();
+  }
+
+  private async drainThenStop(timeout: number): Promise<void> {
+    if (!this.isDrained()) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.onDrained = resolve;
+        if (timeout <= MAX_TIMER_DELAY) timer = setTimeout(resolve, timeout);
+      });
+      clearTimeout(timer);
+      this.onDrained = undefined;
+    }
+    await this.stop((operation) => new CloseTimeoutError(operation, timeout));
+  }
+
+  private isDrained(): boolean {
+    return this.queue.length === 0 && this.calls.size === 0;
+  }
+
+  private checkDrained(): void {
+    if (this.state === 'closing' && this.isDrained()) this.onDrained?.();
+  }
+
+  private spawn(): PoolWorker {
+    const id = this.nextWorkerId++;
+    const handle = this.settings.platform.spawn(`qynpqc-pool-${id}`);
+    const remote = wrap<WorkerApi>(handle.endpoint);
+    let settleReady!: (error?: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      settleReady = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // The caller of start() observes the rejection; later spawns are observed through their calls.
+    ready.catch(() => undefined);
+
+    const worker: PoolWorker = {
+      id,
+      handle,
+      remote,
+      run: remote.run,
+      state: 'starting',
+      ready,
+      settleReady,
+    };
+    this.workers.add(worker);
+    handle.setBusy(true);
+    handle.onExit((reason) => {
+      if (worker.state === 'starting') settleReady(this.startFailure(worker, reason));
+      this.onWorkerExit(worker, reason);
+    });
+
+    remote.init(this.settings.module).then((reply) => {
+      if (worker.state !== 'starting') return;
+      if (!reply.ok) {
+        const error = deserializeError(reply.error);
+        settleReady(error);
+        this.onStartFailed(worker, error);
+        return;
+      }
+      if (this.liboqsVersion === '') this.liboqsVersion = reply.liboqsVersion;
+      this.settings.logger?.debug({ workerId: id }, 'pool worker started');
+      settleReady();
+      this.assignNext(worker);
+    });
+    return worker;
+  }
+
+  private startFailure(worker: PoolWorker, reason: Error): Error {
+    return new WorkerTerminatedError(
+      `pool worker ${worker.id} stopped before it was ready: ${reason.message}`,
+      { cause: reason },
+    );
+  }
+
+  /** Gives `worker` the next queued task, or marks it idle when the queue is empty. */
+  private assignNext(worker: PoolWorker): void {
+    const task = this.queue.shift();
+    if (task === undefined) {
+      this.makeIdle(worker);
+      return;
+    }
+    worker.state = 'busy';
+    worker.task = task;
+    worker.handle.setBusy(true);
+    worker.run(transfer(task.request, task.transfer)).then(
+      (response) => this.onResponse(worker, task, response),
+      (error: unknown) => this.onSendFailed(worker, task, error),
+    );
+  }
+
+  private makeIdle(worker: PoolWorker): void {
+    worker.state = 'idle';
+    worker.task = undefined;
+    worker.handle.setBusy(false);
+    this.idleWorkers.push(worker);
+
+    const { idleTimeout } = this.settings;
+    if (idleTimeout <= MAX_TIMER_DELAY && this.state === 'open') {
+      worker.idleTimer = setTimeout(() => {
+        this.settings.logger?.debug({ workerId: worker.id, idleTimeout }, 'pool worker idle, stopping');
+        void this.retire(worker);
+      }, idleTimeout);
+      (worker.idleTimer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** Starts queued tasks on idle workers and spawns workers while tasks still wait. */
+  private dispatch(): void {
+    while (this.queue.length > 0 && this.idleWorkers.length > 0) {
+      const worker = this.idleWorkers.pop()!;
+      clearTimeout(worker.idleTimer);
+      this.assignNext(worker);
+    }
+
+    let starting = 0;
+    for (const worker of this.workers) {
+      if (worker.state === 'starting') starting++;
+    }
+    const missing = Math.min(this.settings.size - this.workers.size, this.queue.length - starting);
+    for (let i = 0; i < missing; i++) this.spawn();
+  }
+
+  private onResponse(worker: PoolWorker, task: Task, response: WorkerResponse): void {
+    if (worker.task !== task) {
+      // The worker was declared gone and the call already rejected.
+      if (response.ok) wipeAll(response.results);
+      return;
+    }
+    this.assignNext(worker);
+
+    const { call } = task;
+    if (call.settled) {
+      if (response.ok) wipeAll(response.results);
+    } else if (!response.ok) {
+      const suffix = call.isBatch ? ` (item ${task.offset + response.index} of the batch)` : '';
+      this.failCall(call, deserializeError(response.error, suffix));
+    } else {
+      call.chunkResults[task.chunk] = response.results;
+      call.remaining--;
+      if (call.remaining === 0) this.completeCall(call);
+    }
+    this.dispatch();
+    this.checkDrained();
+  }
+
+  /** Handles a request that could not be posted, typically because an input is not cloneable. */
+  private onSendFailed(worker: PoolWorker, task: Task, error: unknown): void {
+    if (worker.task !== task) return;
+    this.assignNext(worker);
+    const detail = error instanceof Error ? error.message : String(error);
+    this.failCall(
+      task.call,
+      new InvalidArgumentError(
+        `${task.call.operation}: the arguments could not be sent to a worker (${detail}); ` +
+          `pass byte values as Uint8Array`,
+        { cause: error },
+      ),
+    );
+    this.dispatch();
+  }
+
+  private completeCall(call: Call): void {
+    call.settled = true;
+    this.calls.delete(call);
+    call.removeAbortListener?.();
+    call.resolve(call.chunkResults.flat());
+  }
+
+  private failCall(call: Call, error: Error): void {
+    if (call.settled) return;
+    call.settled = true;
+    this.calls.delete(call);
+    call.removeAbortListener?.();
+    if (this.queue.some((task) => task.call === call)) {
+      this.queue = this.queue.filter((task) => task.call !== call);
+    }
+    for (const results of call.chunkResults) {
+      if (results !== undefined) wipeAll(results);
+    }
+    call.reject(error);
+    this.checkDrained();
+  }
+
+  private onStartFailed(worker: PoolWorker, error: Error): void {
+    this.settings.logger?.error({ workerId: worker.id, err: error }, 'pool worker failed to start');
+    void this.retire(worker);
+    this.failQueueIfNoWorkers(error);
+  }
+
+  /** Rejects the queued calls when no worker is left to run them, instead of retrying forever. */
+  private failQueueIfNoWorkers(error: Error): void {
+    if (this.workers.size > 0 || this.queue.length === 0) return;
+    for (const task of [...this.queue]) {
+      this.failCall(task.call, error);
+    }
+  }
+
+  private onWorkerExit(worker: PoolWorker, reason: Error): void {
+    const { state, task } = worker;
+    this.forget(worker);
+    if (state === 'stopping') return;
+
+    if (state === 'starting') {
+      this.settings.logger?.error({ workerId: worker.id, err: reason }, 'pool worker stopped before it was ready');
+      this.failQueueIfNoWorkers(this.startFailure(worker, reason));
+      return;
+    }
+
+    this.settings.logger?.warn(
+      { workerId: worker.id, err: reason, operation: task?.call.operation },
+      'pool worker stopped unexpectedly',
+    );
+    if (task !== undefined) {
+      this.failCall(
+        task.call,
+        new WorkerTerminatedError(
+          `${task.call.operation} failed: pool worker ${worker.id} stopped while running it ` +
+            `(${reason.message}); retry the call`,
+          { cause: reason },
+        ),
+      );
+    }
+    if (this.state === 'open' && this.settings.idleTimeout === Infinity) {
+      this.settings.logger?.info({ workerId: worker.id }, 'replacing pool worker');
+      this.spawn();
+    }
+    this.dispatch();
+  }
+
+  /** Stops `worker` on purpose; its exit is then not treated as a crash. */
+  private retire(worker: PoolWorker): Promise<void> {
+    if (worker.state === 'starting') {
+      worker.settleReady(new WorkerTerminatedError(`pool worker ${worker.id} was stopped while starting`));
+    }
+    worker.state = 'stopping';
+    this.forget(worker);
+    return worker.handle.terminate();
+  }
+
+  private forget(worker: PoolWorker): void {
+    clearTimeout(worker.idleTimer);
+    worker.task = undefined;
+    this.workers.delete(worker);
+    const index = this.idleWorkers.indexOf(worker);
+    if (index >= 0) this.idleWorkers.splice(index, 1);
+  }
+}
