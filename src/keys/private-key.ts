@@ -190,7 +190,7 @@ function exportPkcs8(
 
 /**
  * Encodes the private key `key` of `algorithm` in `format`. PKCS#8 writes `options.form`
- * (default `seed`, the form the LAMPS profiles prefer); a JWK always writes the seed and the
+ * (default `seed`, the smallest form); a JWK always writes the seed and the
  * public key. Fields that are present must belong to one key pair: a mismatch that the seed,
  * rho, K, z or tr reveal raises `InvalidPrivateKeyError`.
  */
