@@ -24,7 +24,7 @@ import { describeEnvironment } from './machine.js';
 import { buildNative, missingNativeBuilds, NATIVE_BUILDS, runNative } from './native.js';
 import type { NativeBuildInfo } from './native.js';
 import type { BenchOptions } from './options.js';
-import { parseOptions, USAGE } from './options.js';
+import { parseOptions, USAGE, UsageError } from './options.js';
 import { measurePool, workerCounts } from './pool.js';
 import type { CreatePool } from './pool.js';
 import { computeRatios } from './ratios.js';
@@ -32,7 +32,7 @@ import type { BenchReport } from './report.js';
 import { renderReport } from './report.js';
 import { importSdk } from './sdk.js';
 import { renderComparisonChart } from './svg.js';
-import type { BenchResult, ImplementationName, Skipped } from './types.js';
+import type { Algorithm, BenchResult, ImplementationName, Skipped } from './types.js';
 import { MESSAGE_LENGTH, PEER_KEM, PEER_SIGNATURE } from './types.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -85,37 +85,35 @@ function toResult(
   };
 }
 
-/** Times every operation in-thread; on the peer parameter sets the peers take turns with ours. */
+/** Times the operations of `algorithm` in-thread; on the peer parameter sets peers take turns. */
 async function runInThread(
+  algorithm: Algorithm,
   ours: Implementation,
   peers: readonly Implementation[],
   options: BenchOptions,
 ): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
+  const compared = algorithm === PEER_KEM || algorithm === PEER_SIGNATURE ? peers : [];
+  const prepared = [
+    await prepareAlgorithm(ours, algorithm),
+    ...(await Promise.all(compared.map((peer) => prepareAlgorithm(peer, algorithm)))),
+  ];
 
-  for (const algorithm of ALGORITHMS) {
-    const compared = algorithm === PEER_KEM || algorithm === PEER_SIGNATURE ? peers : [];
-    const prepared = [
-      await prepareAlgorithm(ours, algorithm),
-      ...(await Promise.all(compared.map((peer) => prepareAlgorithm(peer, algorithm)))),
-    ];
-
-    for (const operation of operationsOf(algorithm)) {
-      logger.info({ algorithm, operation, implementations: prepared.length }, 'in-thread');
-      const participants: Participant[] = prepared.map((entry) => ({
-        implementation: entry.implementation,
-        run: entry.operations[operation]!,
-      }));
-      const summaries = measureInterleaved(participants, options.budget.inThread);
-
-      for (const entry of prepared) {
-        results.push(toResult(entry, operation, summaries.get(entry.implementation)!));
-      }
-    }
+  for (const operation of operationsOf(algorithm)) {
+    logger.info({ algorithm, operation, implementations: prepared.length }, 'in-thread');
+    const participants: Participant[] = prepared.map((entry) => ({
+      implementation: entry.implementation,
+      run: entry.operations[operation]!,
+    }));
+    const summaries = measureInterleaved(participants, options.budget.inThread);
 
     for (const entry of prepared) {
-      entry.dispose();
+      results.push(toResult(entry, operation, summaries.get(entry.implementation)!));
     }
+  }
+
+  for (const entry of prepared) {
+    entry.dispose();
   }
   return results;
 }
@@ -152,15 +150,16 @@ async function runPool(
   return results;
 }
 
-/** Builds (full runs only) and runs both native benchmarks; missing builds are skipped. */
-async function runNativeBuilds(
+/**
+ * Builds the native benchmarks (full runs only) and returns the builds whose binary exists;
+ * missing ones are added to `skipped`.
+ */
+async function prepareNative(
   options: BenchOptions,
   skipped: Skipped[],
-): Promise<{ info: NativeBuildInfo[]; results: BenchResult[] }> {
-  const info: NativeBuildInfo[] = [];
-  const results: BenchResult[] = [];
+): Promise<(typeof NATIVE_BUILDS)[number][]> {
   if (!options.native) {
-    return { info, results };
+    return [];
   }
 
   if (!options.quick) {
@@ -173,17 +172,35 @@ async function runNativeBuilds(
 
   const missing = await missingNativeBuilds(ROOT);
   skipped.push(...missing);
-  for (const build of NATIVE_BUILDS) {
-    if (missing.some((entry) => entry.implementation === build.implementation)) {
-      continue;
-    }
+  return NATIVE_BUILDS.filter(
+    (build) => !missing.some((entry) => entry.implementation === build.implementation),
+  );
+}
 
-    logger.info({ implementation: build.implementation }, 'native');
-    const run = await runNative(ROOT, build, options.budget.native);
-    info.push(run.info);
-    results.push(...run.results);
+/**
+ * Measures every algorithm in-thread and then natively, one algorithm after the other, so that
+ * each native run follows the in-thread run it is compared with.
+ */
+async function runByAlgorithm(
+  ours: Implementation,
+  peers: readonly Implementation[],
+  nativeBuilds: readonly (typeof NATIVE_BUILDS)[number][],
+  options: BenchOptions,
+): Promise<{ results: BenchResult[]; native: NativeBuildInfo[] }> {
+  const results: BenchResult[] = [];
+  const native = new Map<ImplementationName, NativeBuildInfo>();
+
+  for (const algorithm of ALGORITHMS) {
+    results.push(...(await runInThread(algorithm, ours, peers, options)));
+
+    for (const build of nativeBuilds) {
+      logger.info({ algorithm, implementation: build.implementation }, 'native');
+      const run = await runNative(ROOT, build, algorithm, options.budget.native);
+      native.set(build.implementation, run.info);
+      results.push(...run.results);
+    }
   }
-  return { info, results };
+  return { results, native: [...native.values()] };
 }
 
 async function runColdStart(
@@ -228,12 +245,11 @@ async function main(): Promise<void> {
   const ours = ourImplementation(pqc);
   const peers = await loadPeers(skipped);
 
-  const results = await runInThread(ours, peers, options);
+  const nativeBuilds = await prepareNative(options, skipped);
+  const { results, native } = await runByAlgorithm(ours, peers, nativeBuilds, options);
   if (options.pool) {
     results.push(...(await runPool(sdk, machine.availableParallelism, options, skipped)));
   }
-  const native = await runNativeBuilds(options, skipped);
-  results.push(...native.results);
 
   const coldStartNames: ImplementationName[] = ['qynpqc', ...peers.map((peer) => peer.name)];
   const { coldStart, moduleSize } = await runColdStart(
@@ -254,7 +270,7 @@ async function main(): Promise<void> {
     node,
     commit,
     versions,
-    native: native.info,
+    native,
     messageLength: MESSAGE_LENGTH,
     budget: options.budget,
     results,
@@ -271,6 +287,11 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (error) {
-  logger.error({ err: error }, 'benchmark failed');
-  process.exitCode = 1;
+  if (error instanceof UsageError) {
+    process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+    process.exitCode = 2;
+  } else {
+    logger.error({ err: error }, 'benchmark failed');
+    process.exitCode = 1;
+  }
 }

@@ -97,13 +97,16 @@ export async function missingNativeBuilds(root: string): Promise<Skipped[]> {
   return missing;
 }
 
-/** Runs one native build's benchmark and converts its output into result records. */
+/** Runs one native build's benchmark on `algorithm` and converts its output into result records. */
 export async function runNative(
   root: string,
   build: (typeof NATIVE_BUILDS)[number],
+  algorithm: Algorithm,
   budget: NativeBudget,
 ): Promise<{ info: NativeBuildInfo; results: BenchResult[] }> {
   const args = [
+    '--algorithm',
+    algorithm,
     '--time-ms',
     String(budget.timeMs),
     '--warmup-ms',

@@ -25,7 +25,7 @@ export interface BenchOptions {
 const FULL_BUDGET: Budget = {
   inThread: { rounds: 5, roundMs: 300, warmupMs: 200, minCallsPerRound: 10 },
   native: { timeMs: 400, warmupMs: 100 },
-  pool: { durationMs: 1500, warmupMs: 300, batchSize: 32 },
+  pool: { durationMs: 1200, warmupMs: 250, batchSize: 32 },
   coldStartRuns: 7,
 };
 
@@ -33,7 +33,7 @@ const FULL_BUDGET: Budget = {
 const QUICK_BUDGET: Budget = {
   inThread: { rounds: 2, roundMs: 100, warmupMs: 50, minCallsPerRound: 3 },
   native: { timeMs: 100, warmupMs: 20 },
-  pool: { durationMs: 400, warmupMs: 100, batchSize: 16 },
+  pool: { durationMs: 300, warmupMs: 80, batchSize: 16 },
   coldStartRuns: 3,
 };
 
@@ -50,7 +50,12 @@ Options:
   --no-pool     skip the worker-pool measurements
   --help        print this text`;
 
-/** Parses `argv`; throws with the usage text on an unknown option. */
+/** Invalid command line; its message names the option and is followed by the usage text. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Parses `argv`; throws a UsageError on an unknown or malformed option. */
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   let values;
   try {
@@ -65,7 +70,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       strict: true,
     }));
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n\n${USAGE}`, { cause: error });
+    throw new UsageError((error as Error).message, { cause: error });
   }
 
   if (values.help) {

@@ -21,6 +21,11 @@ interface PoolKem {
   encapsulate(publicKey: Uint8Array): Promise<{ ciphertext: Uint8Array; sharedSecret: Uint8Array }>;
   decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array>;
   keygenBatch(count: number): Promise<readonly PoolKeyPair[]>;
+  encapsulateBatch(publicKeys: readonly Uint8Array[]): Promise<readonly unknown[]>;
+  decapsulateBatch(
+    ciphertexts: readonly Uint8Array[],
+    secretKey: Uint8Array,
+  ): Promise<readonly unknown[]>;
 }
 
 /** The parts of the pool's ML-DSA object that the benchmark calls. */
@@ -30,6 +35,9 @@ interface PoolSignature {
   verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): Promise<boolean>;
   keygenBatch(count: number): Promise<readonly PoolKeyPair[]>;
   signBatch(messages: readonly Uint8Array[], secretKey: Uint8Array): Promise<readonly Uint8Array[]>;
+  verifyBatch(
+    items: readonly { message: Uint8Array; signature: Uint8Array; publicKey: Uint8Array }[],
+  ): Promise<readonly boolean[]>;
 }
 
 /** The parts of the worker pool that the benchmark calls. */
@@ -109,7 +117,14 @@ async function poolTasks(
   const signatureKeys = await scheme.keygen();
   const message = globalThis.crypto.getRandomValues(new Uint8Array(MESSAGE_LENGTH));
   const signature = await scheme.sign(message, signatureKeys.secretKey);
+  const publicKeys = Array.from({ length: batchSize }, () => kemKeys.publicKey);
+  const ciphertexts = Array.from({ length: batchSize }, () => ciphertext);
   const messages = Array.from({ length: batchSize }, () => message);
+  const verifyItems = Array.from({ length: batchSize }, () => ({
+    message,
+    signature,
+    publicKey: signatureKeys.publicKey,
+  }));
 
   return [
     {
@@ -123,6 +138,12 @@ async function poolTasks(
           call: () => kem.decapsulate(ciphertext, kemKeys.secretKey),
         },
         { operation: 'keygen', batch: true, call: () => kem.keygenBatch(batchSize) },
+        { operation: 'encapsulate', batch: true, call: () => kem.encapsulateBatch(publicKeys) },
+        {
+          operation: 'decapsulate',
+          batch: true,
+          call: () => kem.decapsulateBatch(ciphertexts, kemKeys.secretKey),
+        },
       ],
     },
     {
@@ -145,6 +166,7 @@ async function poolTasks(
           batch: true,
           call: () => scheme.signBatch(messages, signatureKeys.secretKey),
         },
+        { operation: 'verify', batch: true, call: () => scheme.verifyBatch(verifyItems) },
       ],
     },
   ];
@@ -153,7 +175,8 @@ async function poolTasks(
 /**
  * Measures the pool with `workers` workers on one ML-KEM and one ML-DSA parameter set. Single
  * calls keep two requests per worker in flight, so that a worker has the next request queued
- * when it finishes one. Batch calls keep one batch per worker in flight.
+ * when it finishes one. Batch calls keep one batch in flight, which the pool splits across its
+ * workers, so they measure what a single caller with a batch gets.
  */
 export async function measurePool(
   createPool: CreatePool,
@@ -173,7 +196,7 @@ export async function measurePool(
       budget.batchSize,
     )) {
       for (const task of tasks) {
-        const concurrency = task.batch ? workers : 2 * workers;
+        const concurrency = task.batch ? 1 : 2 * workers;
         const itemsPerCall = task.batch ? budget.batchSize : 1;
 
         await closedLoop(task.call, concurrency, budget.warmupMs, itemsPerCall);

@@ -45,6 +45,15 @@ const GROUP_GAP = 18;
 const AXIS_HEIGHT = 40;
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
 
+/** Labels a power of ten on the axis, for example `1k` or `100k`. */
+function formatDecade(decade: number): string {
+  const value = 10 ** decade;
+  if (value >= 1e6) {
+    return `${value / 1e6}M`;
+  }
+  return value >= 1e3 ? `${value / 1e3}k` : String(value);
+}
+
 function escapeXml(text: string): string {
   return text
     .replaceAll('&', '&amp;')
@@ -95,7 +104,8 @@ export function renderComparisonChart(
     return undefined;
   }
 
-  const minDecade = Math.floor(Math.log10(Math.min(...values)));
+  // Half the smallest value keeps the shortest bar visibly longer than zero.
+  const minDecade = Math.floor(Math.log10(Math.min(...values) / 2));
   const maxDecade = Math.ceil(Math.log10(Math.max(...values)));
   const decades = Math.max(1, maxDecade - minDecade);
   const x = (value: number): number =>
@@ -131,7 +141,7 @@ export function renderComparisonChart(
     parts.push(
       `<line x1="${gridX}" y1="${TOP - 6}" x2="${gridX}" y2="${plotBottom + 4}" stroke="#ddd"/>`,
       `<text x="${gridX}" y="${plotBottom + 20}" ${FONT} font-size="11" fill="#555" ` +
-        `text-anchor="middle">${formatCompactRate(10 ** decade)}</text>`,
+        `text-anchor="middle">${formatDecade(decade)}</text>`,
     );
   }
   parts.push(

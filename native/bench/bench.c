@@ -2,7 +2,9 @@
  * Native throughput of the six ML-KEM and ML-DSA parameter sets in liboqs, the upper bound
  * that the WebAssembly module is compared against by bench/run.js.
  *
- * Usage: bench [--time-ms N] [--warmup-ms N] [--message-bytes N]
+ * Usage: bench [--time-ms N] [--warmup-ms N] [--message-bytes N] [--algorithm NAME]
+ *
+ * --algorithm limits the run to one parameter set, for example ML-KEM-768.
  *
  * Each operation runs for --warmup-ms without recording, then for --time-ms while every call
  * is timed on its own with CLOCK_MONOTONIC. The program prints one JSON object on stdout:
@@ -39,6 +41,8 @@ static const char *const KEM_ALGORITHMS[] = {OQS_KEM_alg_ml_kem_512, OQS_KEM_alg
                                              OQS_KEM_alg_ml_kem_1024};
 static const char *const SIG_ALGORITHMS[] = {OQS_SIG_alg_ml_dsa_44, OQS_SIG_alg_ml_dsa_65,
                                              OQS_SIG_alg_ml_dsa_87};
+#define KEM_COUNT (sizeof(KEM_ALGORITHMS) / sizeof(KEM_ALGORITHMS[0]))
+#define SIG_COUNT (sizeof(SIG_ALGORITHMS) / sizeof(SIG_ALGORITHMS[0]))
 
 /* Latencies of one operation in nanoseconds. */
 typedef struct {
@@ -47,7 +51,7 @@ typedef struct {
 	size_t capacity;
 } samples_t;
 
-/* What one timed call needs: the algorithm object and the buffers it reads and writes. */
+/* Inputs and outputs of one timed call: the algorithm object and its buffers. */
 typedef struct {
 	OQS_KEM *kem;
 	OQS_SIG *sig;
@@ -187,7 +191,8 @@ static void bench_kem(const char *name, double time_ms, double warmup_ms) {
 	memset(&state, 0, sizeof(state));
 	state.kem = OQS_KEM_new(name);
 	if (state.kem == NULL) {
-		fprintf(stderr, "bench: %s is not enabled in this liboqs build\n", name);
+		fprintf(stderr, "bench: %s is not enabled in this liboqs build; rebuild with make bench-native\n",
+		        name);
 		exit(EXIT_FAILURE);
 	}
 	state.public_key = checked_malloc(state.kem->length_public_key);
@@ -211,7 +216,8 @@ static void bench_sig(const char *name, size_t message_len, double time_ms, doub
 	memset(&state, 0, sizeof(state));
 	state.sig = OQS_SIG_new(name);
 	if (state.sig == NULL) {
-		fprintf(stderr, "bench: %s is not enabled in this liboqs build\n", name);
+		fprintf(stderr, "bench: %s is not enabled in this liboqs build; rebuild with make bench-native\n",
+		        name);
 		exit(EXIT_FAILURE);
 	}
 	state.public_key = checked_malloc(state.sig->length_public_key);
@@ -232,6 +238,20 @@ static void bench_sig(const char *name, size_t message_len, double time_ms, doub
 	OQS_SIG_free(state.sig);
 }
 
+static int is_known_algorithm(const char *name) {
+	for (size_t i = 0; i < KEM_COUNT; i++) {
+		if (strcmp(name, KEM_ALGORITHMS[i]) == 0) {
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < SIG_COUNT; i++) {
+		if (strcmp(name, SIG_ALGORITHMS[i]) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static double parse_positive(const char *option, const char *value) {
 	char *end = NULL;
 	double parsed = value == NULL ? -1 : strtod(value, &end);
@@ -247,6 +267,7 @@ int main(int argc, char **argv) {
 	double time_ms = DEFAULT_TIME_MS;
 	double warmup_ms = DEFAULT_WARMUP_MS;
 	size_t message_len = DEFAULT_MESSAGE_BYTES;
+	const char *only = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -256,23 +277,37 @@ int main(int argc, char **argv) {
 			warmup_ms = parse_positive(argv[i], value);
 		} else if (strcmp(argv[i], "--message-bytes") == 0) {
 			message_len = (size_t) parse_positive(argv[i], value);
+		} else if (strcmp(argv[i], "--algorithm") == 0 && value != NULL) {
+			only = value;
 		} else {
-			fprintf(stderr, "bench: unknown option '%s'; use --time-ms, --warmup-ms, --message-bytes\n",
+			fprintf(stderr,
+			        "bench: invalid option '%s'; use --time-ms N, --warmup-ms N, --message-bytes N "
+			        "or --algorithm NAME\n",
 			        argv[i]);
 			return EXIT_FAILURE;
 		}
 		i++;
 	}
 
+	if (only != NULL && !is_known_algorithm(only)) {
+		fprintf(stderr, "bench: unknown algorithm '%s'; use ML-KEM-512/768/1024 or ML-DSA-44/65/87\n",
+		        only);
+		return EXIT_FAILURE;
+	}
+
 	OQS_init();
 	printf("{\n  \"liboqsVersion\": \"%s\",\n  \"optTarget\": \"%s\",\n  \"avx2\": %s,\n"
 	       "  \"timeMs\": %.0f,\n  \"results\": [",
 	       OQS_version(), OQS_OPT_TARGET, BUILT_WITH_AVX2, time_ms);
-	for (size_t i = 0; i < sizeof(KEM_ALGORITHMS) / sizeof(KEM_ALGORITHMS[0]); i++) {
-		bench_kem(KEM_ALGORITHMS[i], time_ms, warmup_ms);
+	for (size_t i = 0; i < KEM_COUNT; i++) {
+		if (only == NULL || strcmp(only, KEM_ALGORITHMS[i]) == 0) {
+			bench_kem(KEM_ALGORITHMS[i], time_ms, warmup_ms);
+		}
 	}
-	for (size_t i = 0; i < sizeof(SIG_ALGORITHMS) / sizeof(SIG_ALGORITHMS[0]); i++) {
-		bench_sig(SIG_ALGORITHMS[i], message_len, time_ms, warmup_ms);
+	for (size_t i = 0; i < SIG_COUNT; i++) {
+		if (only == NULL || strcmp(only, SIG_ALGORITHMS[i]) == 0) {
+			bench_sig(SIG_ALGORITHMS[i], message_len, time_ms, warmup_ms);
+		}
 	}
 	printf("\n  ]\n}\n");
 	OQS_destroy();
