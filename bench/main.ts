@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: measures this SDK in-thread and in the worker pool next to @oqs/liboqs-js,
  * @noble/post-quantum and native liboqs, prints the tables and ratios, and writes
- * bench/results/latest.json and latest.svg (quick.json and quick.svg with --quick).
+ * bench/results/latest.json, latest.svg and latest.md (quick.* with --quick).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import {
   prepareAlgorithm,
 } from './implementations.js';
 import { measureInterleaved } from './in-thread.js';
+import { renderMarkdown } from './markdown.js';
 import type { Participant } from './in-thread.js';
 import { describeEnvironment } from './machine.js';
 import { buildNative, missingNativeBuilds, NATIVE_BUILDS, runNative } from './native.js';
@@ -228,6 +229,7 @@ async function writeOutputs(report: BenchReport, quick: boolean): Promise<void> 
   if (chart !== undefined) {
     await writeFile(join(RESULTS_DIRECTORY, `${baseName}.svg`), chart);
   }
+  await writeFile(join(RESULTS_DIRECTORY, `${baseName}.md`), renderMarkdown(report));
   logger.info({ directory: RESULTS_DIRECTORY, baseName }, 'results written');
 }
 

@@ -45,7 +45,7 @@ Measures ML-KEM and ML-DSA throughput of this SDK in-thread and in the worker po
 
 Options:
   --quick       short run for CI (well under a minute); uses native binaries only if
-                make bench-native has built them; writes bench/results/quick.{json,svg}
+                make bench-native has built them; writes bench/results/quick.{json,svg,md}
   --no-native   skip building and running the native liboqs benchmark
   --no-pool     skip the worker-pool measurements
   --help        print this text`;
