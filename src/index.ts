@@ -34,3 +34,4 @@ export {
   ML_KEM_SHARED_SECRET_LENGTH,
 } from './core/algorithms.js';
 export * from './errors.js';
+export * from './keys/index.js';

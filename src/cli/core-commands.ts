@@ -5,10 +5,31 @@ import { Command, Option } from 'commander';
 import { KEM_ALGORITHMS, SIGNATURE_ALGORITHMS } from '../core/types.js';
 import type { KemAlgorithm, SignatureAlgorithm } from '../core/types.js';
 import { isKemAlgorithm } from '../core/algorithms.js';
+import type { MlKem } from '../core/kem.js';
 import { loadPqc } from '../core/pqc.js';
+import type { MlDsa } from '../core/signature.js';
 import { decodeBase64, encodeBase64, readBase64File, writeTextFile } from './files.js';
 
 const ALL = [...KEM_ALGORITHMS, ...SIGNATURE_ALGORITHMS];
+
+/** Reads a public key file: PEM SubjectPublicKeyInfo, or base64 of the raw key. */
+async function readPublicKey(algorithm: MlKem | MlDsa, path: string): Promise<Uint8Array> {
+  const text = await readFile(path, 'utf8');
+  return text.trimStart().startsWith('-----BEGIN')
+    ? algorithm.importPublicKey(text, 'spki-pem')
+    : decodeBase64(text, path);
+}
+
+/** Reads a secret key file: PEM PKCS#8 in any of its forms, or base64 of the expanded key. */
+async function readSecretKey(algorithm: MlKem | MlDsa, path: string): Promise<Uint8Array> {
+  const text = await readFile(path, 'utf8');
+  if (!text.trimStart().startsWith('-----BEGIN')) {
+    return decodeBase64(text, path);
+  }
+  const imported = algorithm.importPrivateKey(text, 'pkcs8-pem');
+  imported.seed?.fill(0);
+  return imported.secretKey;
+}
 
 function algorithmOption(defaultName: string, choices: readonly string[]): Option {
   return new Option('-a, --alg <name>', 'algorithm').choices(choices).default(defaultName);
@@ -26,28 +47,43 @@ export function registerCoreCommands(program: Command): void {
     .description('generate a key pair and write it as base64 files: public.key, secret.key, seed.key')
     .addOption(algorithmOption('ML-KEM-768', ALL))
     .requiredOption('-o, --out <dir>', 'folder to write the key files to (created if missing)')
-    .action(async (options: { alg: string; out: string }) => {
+    .addOption(
+      new Option('-f, --format <format>', 'base64 raw keys, or PEM (SPKI public.pem, PKCS#8 seed private.pem)')
+        .choices(['base64', 'pem'])
+        .default('base64'),
+    )
+    .action(async (options: { alg: string; out: string; format: 'base64' | 'pem' }) => {
       const pqc = await loadPqc();
-      const keys = isKemAlgorithm(options.alg)
-        ? pqc.kem(options.alg).keygen()
-        : pqc.signature(options.alg as SignatureAlgorithm).keygen();
-      await writeTextFile(join(options.out, 'public.key'), encodeBase64(keys.publicKey), false);
-      await writeTextFile(join(options.out, 'secret.key'), encodeBase64(keys.secretKey), true);
-      await writeTextFile(join(options.out, 'seed.key'), encodeBase64(keys.seed), true);
+      const algorithm = isKemAlgorithm(options.alg)
+        ? pqc.kem(options.alg)
+        : pqc.signature(options.alg as SignatureAlgorithm);
+      const keys = algorithm.keygen();
+      let written: string[];
+      if (options.format === 'pem') {
+        const privatePem = algorithm.exportPrivateKey(keys, 'pkcs8-pem');
+        await writeTextFile(join(options.out, 'public.pem'), algorithm.exportPublicKey(keys.publicKey, 'spki-pem'), false);
+        await writeTextFile(join(options.out, 'private.pem'), privatePem, true);
+        written = ['public.pem', 'private.pem'];
+      } else {
+        await writeTextFile(join(options.out, 'public.key'), encodeBase64(keys.publicKey), false);
+        await writeTextFile(join(options.out, 'secret.key'), encodeBase64(keys.secretKey), true);
+        await writeTextFile(join(options.out, 'seed.key'), encodeBase64(keys.seed), true);
+        written = ['public.key', 'secret.key', 'seed.key'];
+      }
       keys.secretKey.fill(0);
       keys.seed.fill(0);
-      console.log(`wrote ${options.alg} key pair to ${options.out} (public.key, secret.key, seed.key)`);
+      console.log(`wrote ${options.alg} key pair to ${options.out} (${written.join(', ')})`);
     });
 
   program
     .command('encapsulate')
     .description('encapsulate to a public key; writes ciphertext.key and shared-secret.key')
     .addOption(algorithmOption('ML-KEM-768', KEM_ALGORITHMS))
-    .requiredOption('-p, --public-key <file>', 'base64 public key file')
+    .requiredOption('-p, --public-key <file>', 'public key file: base64 raw key or PEM')
     .requiredOption('-o, --out <dir>', 'folder to write ciphertext.key and shared-secret.key to')
     .action(async (options: { alg: KemAlgorithm; publicKey: string; out: string }) => {
       const kem = (await loadPqc()).kem(options.alg);
-      const { ciphertext, sharedSecret } = kem.encapsulate(await readBase64File(options.publicKey));
+      const { ciphertext, sharedSecret } = kem.encapsulate(await readPublicKey(kem, options.publicKey));
       await writeTextFile(join(options.out, 'ciphertext.key'), encodeBase64(ciphertext), false);
       await writeTextFile(join(options.out, 'shared-secret.key'), encodeBase64(sharedSecret), true);
       sharedSecret.fill(0);
@@ -58,12 +94,12 @@ export function registerCoreCommands(program: Command): void {
     .command('decapsulate')
     .description('decapsulate a ciphertext; prints the base64 shared secret, or writes it with --out')
     .addOption(algorithmOption('ML-KEM-768', KEM_ALGORITHMS))
-    .requiredOption('-s, --secret-key <file>', 'base64 secret key file')
+    .requiredOption('-s, --secret-key <file>', 'secret key file: base64 expanded key or PEM PKCS#8')
     .requiredOption('-c, --ciphertext <file>', 'base64 ciphertext file')
     .option('-o, --out <file>', 'file to write the base64 shared secret to, readable by the owner only')
     .action(async (options: { alg: KemAlgorithm; secretKey: string; ciphertext: string; out?: string }) => {
       const kem = (await loadPqc()).kem(options.alg);
-      const secretKey = await readBase64File(options.secretKey);
+      const secretKey = await readSecretKey(kem, options.secretKey);
       const sharedSecret = kem.decapsulate(await readBase64File(options.ciphertext), secretKey);
       secretKey.fill(0);
       if (options.out === undefined) {
@@ -78,7 +114,7 @@ export function registerCoreCommands(program: Command): void {
     .command('sign')
     .description('sign a file; writes the base64 signature')
     .addOption(algorithmOption('ML-DSA-65', SIGNATURE_ALGORITHMS))
-    .requiredOption('-s, --secret-key <file>', 'base64 secret key file')
+    .requiredOption('-s, --secret-key <file>', 'secret key file: base64 expanded key or PEM PKCS#8')
     .requiredOption('-m, --message <file>', 'file to sign (any bytes)')
     .requiredOption('-o, --out <file>', 'file to write the base64 signature to')
     .option('--context <text>', 'FIPS 204 context string, UTF-8, at most 255 bytes')
@@ -95,7 +131,7 @@ export function registerCoreCommands(program: Command): void {
         deterministic?: boolean;
       }) => {
         const dsa = (await loadPqc()).signature(options.alg);
-        const secretKey = await readBase64File(options.secretKey);
+        const secretKey = await readSecretKey(dsa, options.secretKey);
         const signature = dsa.sign(new Uint8Array(await readFile(options.message)), secretKey, {
           context: await readContext(options),
           randomness: options.deterministic ? new Uint8Array(32) : undefined,
@@ -110,7 +146,7 @@ export function registerCoreCommands(program: Command): void {
     .command('verify')
     .description('verify a signature; prints "valid" (exit 0) or "invalid" (exit 1)')
     .addOption(algorithmOption('ML-DSA-65', SIGNATURE_ALGORITHMS))
-    .requiredOption('-p, --public-key <file>', 'base64 public key file')
+    .requiredOption('-p, --public-key <file>', 'public key file: base64 raw key or PEM')
     .requiredOption('-m, --message <file>', 'file that was signed')
     .requiredOption('-S, --signature <file>', 'base64 signature file')
     .option('--context <text>', 'FIPS 204 context string, UTF-8, at most 255 bytes')
@@ -128,7 +164,7 @@ export function registerCoreCommands(program: Command): void {
         const valid = dsa.verify(
           new Uint8Array(await readFile(options.message)),
           decodeBase64(await readFile(options.signature, 'utf8'), options.signature),
-          await readBase64File(options.publicKey),
+          await readPublicKey(dsa, options.publicKey),
           { context: await readContext(options) },
         );
         console.log(valid ? 'valid' : 'invalid');

@@ -13,13 +13,14 @@ import {
 } from './algorithms.js';
 import type { KemParameters } from './algorithms.js';
 import { checkMlKemModulus } from './modulus.js';
+import { KeyEncoding } from './key-encoding.js';
 import { fillRandom } from './random.js';
 import { align, Status } from './runtime.js';
 import type { WasmRuntime } from './runtime.js';
 import type { Encapsulation, Kem, KemAlgorithm, KeyPair } from './types.js';
 import { requireBytes, requireLength } from './validate.js';
 
-export class MlKem implements Kem {
+export class MlKem extends KeyEncoding implements Kem {
   readonly name: KemAlgorithm;
   readonly publicKeyLength: number;
   readonly secretKeyLength: number;
@@ -30,6 +31,7 @@ export class MlKem implements Kem {
   private readonly runtime: WasmRuntime;
 
   constructor(name: KemAlgorithm, runtime: WasmRuntime) {
+    super();
     this.name = name;
     this.parameters = KEM_PARAMETERS[name];
     this.publicKeyLength = this.parameters.publicKeyLength;

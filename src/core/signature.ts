@@ -12,6 +12,7 @@ import {
   SIGNATURE_PARAMETERS,
 } from './algorithms.js';
 import type { SignatureParameters } from './algorithms.js';
+import { KeyEncoding } from './key-encoding.js';
 import { fillRandom } from './random.js';
 import { align, Status } from './runtime.js';
 import { checkMlDsaSecretKey } from './secret-key-check.js';
@@ -29,7 +30,7 @@ import { requireBytes, requireLength, requireOptions } from './validate.js';
 const SIZE_T_LENGTH = 4;
 const EMPTY = new Uint8Array(0);
 
-export class MlDsa implements SignatureScheme {
+export class MlDsa extends KeyEncoding implements SignatureScheme {
   readonly name: SignatureAlgorithm;
   readonly publicKeyLength: number;
   readonly secretKeyLength: number;
@@ -39,6 +40,7 @@ export class MlDsa implements SignatureScheme {
   private readonly runtime: WasmRuntime;
 
   constructor(name: SignatureAlgorithm, runtime: WasmRuntime) {
+    super();
     this.name = name;
     this.parameters = SIGNATURE_PARAMETERS[name];
     this.publicKeyLength = this.parameters.publicKeyLength;

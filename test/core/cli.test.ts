@@ -72,3 +72,38 @@ describe('qynpqc', () => {
     expect(help.stdout).toContain('--context <text>');
   });
 });
+
+describe('qynpqc PEM keys', () => {
+  it('writes SPKI and PKCS#8 seed PEM files that the other commands read', async () => {
+    const out = join(folder, 'pem');
+    expect((await qynpqc('keygen', '--alg', 'ML-DSA-65', '--format', 'pem', '--out', out)).code).toBe(0);
+    const publicPem = readFileSync(join(out, 'public.pem'), 'utf8');
+    const privatePem = readFileSync(join(out, 'private.pem'), 'utf8');
+    expect(publicPem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+    expect(privatePem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(statSync(join(out, 'private.pem')).mode & 0o777).toBe(0o600);
+
+    writeFileSync(join(folder, 'pem-message.txt'), 'signed with a PEM key');
+    const signed = await qynpqc(
+      'sign', '-s', join(out, 'private.pem'), '-m', join(folder, 'pem-message.txt'), '-o', join(folder, 'pem.sig'),
+    );
+    expect(signed.code).toBe(0);
+    const verified = await qynpqc(
+      'verify', '-p', join(out, 'public.pem'), '-m', join(folder, 'pem-message.txt'), '-S', join(folder, 'pem.sig'),
+    );
+    expect(verified).toMatchObject({ code: 0, stdout: 'valid\n' });
+  });
+
+  it('round-trips ML-KEM-768 PEM keys', async () => {
+    const out = join(folder, 'kem-pem');
+    await qynpqc('keygen', '--alg', 'ML-KEM-768', '--format', 'pem', '--out', out);
+    await qynpqc('encapsulate', '-p', join(out, 'public.pem'), '-o', join(folder, 'kem-pem-enc'));
+    const decapsulated = await qynpqc(
+      'decapsulate', '-s', join(out, 'private.pem'), '-c', join(folder, 'kem-pem-enc', 'ciphertext.key'),
+    );
+    expect(decapsulated.code).toBe(0);
+    expect(decapsulated.stdout.trim()).toBe(
+      readFileSync(join(folder, 'kem-pem-enc', 'shared-secret.key'), 'utf8').trim(),
+    );
+  });
+});
