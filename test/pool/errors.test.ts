@@ -1,0 +1,178 @@
+// Errors raised inside a worker must reach the caller as the SDK's own classes, with the code,
+// name and message the in-thread core gives, and without key bytes in the message.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ContextTooLongError,
+  InvalidArgumentError,
+  InvalidLengthError,
+  InvalidPrivateKeyError,
+  InvalidPublicKeyError,
+  loadPqc,
+  PqcError,
+  UnknownAlgorithmError,
+} from '../../src/index.js';
+import type { KemAlgorithm, PqcInstance } from '../../src/index.js';
+import type { PqcPool } from '../../src/pool/index.js';
+import { pattern, rejectionOf, startPool } from './helpers.js';
+
+let pool: PqcPool;
+let pqc: PqcInstance;
+
+beforeAll(async () => {
+  [pool, pqc] = await Promise.all([startPool({ size: 2 }), loadPqc()]);
+});
+
+afterAll(async () => {
+  await pool?.close();
+});
+
+/** Returns the error `run` throws. */
+function thrownBy(run: () => unknown, label = 'the call'): Error {
+  try {
+    run();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error(`expected ${label} to throw`);
+}
+
+/** Asserts that no 8-byte window of `key` appears in `text` as hex or base64. */
+function expectNoKeyBytes(text: string, key: Uint8Array): void {
+  expect(text).not.toMatch(/[0-9a-f]{32,}/i);
+  for (let offset = 0; offset + 8 <= key.length; offset += 8) {
+    const window = Buffer.from(key.subarray(offset, offset + 8));
+    expect(text).not.toContain(window.toString('hex'));
+    expect(text).not.toContain(window.toString('base64').slice(0, 10));
+  }
+}
+
+describe('worker errors', () => {
+  it('rejects a 10-byte ciphertext as InvalidLengthError', async () => {
+    const { secretKey } = pqc.kem('ML-KEM-768').keygen();
+    const ciphertext = pattern(10, 0);
+
+    const error = await rejectionOf(pool.kem('ML-KEM-768').decapsulate(ciphertext, secretKey));
+    const expected = thrownBy(() => pqc.kem('ML-KEM-768').decapsulate(ciphertext, secretKey));
+
+    expect(error).toBeInstanceOf(InvalidLengthError);
+    expect(error).toBeInstanceOf(PqcError);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as InvalidLengthError).code).toBe('ERR_INVALID_LENGTH');
+    expect(error.name).toBe('InvalidLengthError');
+    expect(error.message).toBe(expected.message);
+    expect(error).toMatchObject({ parameter: 'ciphertext', expected: 1088, actual: 10 });
+    expectNoKeyBytes(error.message, secretKey);
+    expectNoKeyBytes(error.stack ?? '', secretKey);
+  });
+
+  it('rejects an out-of-range coefficient as InvalidPublicKeyError', async () => {
+    const { publicKey } = pqc.kem('ML-KEM-768').keygen(pattern(64, 11));
+    // Re-pack the first 12-bit coefficient as q = 3329, which FIPS 203's modulus check rejects.
+    const tampered = publicKey.slice();
+    tampered[0] = 3329 & 0xff;
+    tampered[1] = (tampered[1]! & 0xf0) | (3329 >> 8);
+
+    const error = await rejectionOf(pool.kem('ML-KEM-768').encapsulate(tampered));
+    const expected = thrownBy(() => pqc.kem('ML-KEM-768').encapsulate(tampered));
+
+    expect(error).toBeInstanceOf(InvalidPublicKeyError);
+    expect((error as PqcError).code).toBe('ERR_INVALID_PUBLIC_KEY');
+    expect(error.name).toBe('InvalidPublicKeyError');
+    expect(error.message).toBe(expected.message);
+    expectNoKeyBytes(error.message, tampered);
+  });
+
+  it('rebuilds each class the core throws', async () => {
+    const kem = pqc.kem('ML-KEM-512');
+    const scheme = pqc.signature('ML-DSA-44');
+    const signer = scheme.keygen(pattern(32, 1));
+    const corrupted = signer.secretKey.slice();
+    corrupted.fill(0xff, 64, 200);
+    const kemPair = kem.keygen(pattern(64, 1));
+    // Changing a byte of the encapsulation key stored in the secret key breaks its hash H(ek).
+    const mixed = kemPair.secretKey.slice();
+    mixed[800]! ^= 1;
+
+    const cases: Array<[string, () => unknown, () => Promise<unknown>, new (...args: never[]) => Error]> = [
+      ['short seed', () => kem.keygen(pattern(10, 0)), () => pool.kem('ML-KEM-512').keygen(pattern(10, 0)), InvalidLengthError],
+      [
+        'string publicKey',
+        () => kem.encapsulate('key' as unknown as Uint8Array),
+        () => pool.kem('ML-KEM-512').encapsulate('key' as unknown as Uint8Array),
+        InvalidArgumentError,
+      ],
+      [
+        'long context',
+        () => scheme.sign(pattern(4, 0), signer.secretKey, { context: pattern(256, 0) }),
+        () => pool.signature('ML-DSA-44').sign(pattern(4, 0), signer.secretKey, { context: pattern(256, 0) }),
+        ContextTooLongError,
+      ],
+      [
+        'corrupted signing key',
+        () => scheme.sign(pattern(4, 0), corrupted),
+        () => pool.signature('ML-DSA-44').sign(pattern(4, 0), corrupted),
+        InvalidPrivateKeyError,
+      ],
+      [
+        'decapsulation key with a wrong stored key',
+        () => kem.decapsulate(kem.encapsulate(kemPair.publicKey).ciphertext, mixed),
+        () => pool.kem('ML-KEM-512').decapsulate(kem.encapsulate(kemPair.publicKey).ciphertext, mixed),
+        InvalidPrivateKeyError,
+      ],
+      [
+        'positional randomness',
+        () => scheme.sign(pattern(4, 0), signer.secretKey, pattern(32, 0) as never),
+        () => pool.signature('ML-DSA-44').sign(pattern(4, 0), signer.secretKey, pattern(32, 0) as never),
+        InvalidArgumentError,
+      ],
+    ];
+
+    for (const [label, inThread, pooled, errorClass] of cases) {
+      const expected = thrownBy(inThread, label);
+      const error = await rejectionOf(pooled());
+      expect(expected, label).toBeInstanceOf(errorClass);
+      expect(error, label).toBeInstanceOf(errorClass);
+      expect(error.name, label).toBe(expected.name);
+      expect((error as PqcError).code, label).toBe((expected as PqcError).code);
+      expect(error.message, label).toBe(expected.message);
+    }
+  });
+
+  it('names the failing item of a batch', async () => {
+    const publicKeys = (await pool.kem('ML-KEM-512').keygenBatch(6)).map((pair) => pair.publicKey);
+    publicKeys[4] = pattern(7, 0);
+
+    const error = await rejectionOf(pool.kem('ML-KEM-512').encapsulateBatch(publicKeys));
+
+    expect(error).toBeInstanceOf(InvalidLengthError);
+    expect(error.message).toBe('publicKey must be 800 bytes for ML-KEM-512, got 7 (item 4 of the batch)');
+  });
+
+  it('checks batch shapes on the calling thread', async () => {
+    const kem = pool.kem('ML-KEM-512');
+    const scheme = pool.signature('ML-DSA-44');
+    const { secretKey } = pqc.signature('ML-DSA-44').keygen();
+
+    await expect(kem.keygenBatch(-1)).rejects.toThrow(InvalidArgumentError);
+    await expect(kem.keygenBatch(1.5)).rejects.toThrow('count must be a non-negative integer, got 1.5');
+    await expect(kem.encapsulateBatch('keys' as never)).rejects.toThrow('publicKeys must be an array');
+    await expect(
+      kem.encapsulateBatch([pattern(800, 0)], { randomness: [pattern(32, 0), pattern(32, 1)] }),
+    ).rejects.toThrow('randomness must have one entry per item (1), got 2');
+    await expect(scheme.signBatch([pattern(1, 0)], secretKey, { randomness: [] })).rejects.toThrow(InvalidArgumentError);
+    await expect(scheme.verifyBatch([null as never])).rejects.toThrow('items[0] must be an object');
+    await expect(kem.keygen(undefined, { signal: 'stop' as never })).rejects.toThrow('signal must be an AbortSignal');
+  });
+
+  it('throws UnknownAlgorithmError synchronously for unknown names', () => {
+    expect(() => pool.kem('Kyber768' as KemAlgorithm)).toThrow(UnknownAlgorithmError);
+    expect(() => pool.signature('ML-KEM-768' as never)).toThrow(UnknownAlgorithmError);
+  });
+
+  it('rejects arguments that cannot be sent to a worker', async () => {
+    const error = await rejectionOf(pool.kem('ML-KEM-512').keygen((() => 1) as never));
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error.message).toContain('could not be sent to a worker');
+    await expect(pool.kem('ML-KEM-512').keygen()).resolves.toHaveProperty('publicKey');
+  });
+});

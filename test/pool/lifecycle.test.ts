@@ -1,0 +1,256 @@
+// Worker crashes, aborts, close(), terminate() and the queue limit, on real worker threads.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadPqc } from '../../src/index.js';
+import type { KeyPair } from '../../src/index.js';
+import {
+  AbortError,
+  CloseTimeoutError,
+  PoolClosedError,
+  QueueFullError,
+  WorkerTerminatedError,
+} from '../../src/pool/index.js';
+import type { PoolOptions, PqcPool } from '../../src/pool/index.js';
+import { terminateWorkerForTesting } from '../../src/pool/testing.js';
+import { pattern, rejectionOf, SLOW_MESSAGE_LENGTH, startPool } from './helpers.js';
+
+const pools: PqcPool[] = [];
+const signer: KeyPair = (await loadPqc()).signature('ML-DSA-87').keygen(pattern(32, 0));
+const slowMessage = new Uint8Array(SLOW_MESSAGE_LENGTH);
+
+async function openPool(options: PoolOptions): Promise<PqcPool> {
+  const pool = await startPool(options);
+  pools.push(pool);
+  return pool;
+}
+
+/** Starts a call that keeps one worker busy for tens of milliseconds. */
+function slowCall(pool: PqcPool, signal?: AbortSignal): Promise<Uint8Array> {
+  return pool.signature('ML-DSA-87').sign(slowMessage, signer.secretKey, { signal });
+}
+
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((pool) => pool.terminate()));
+});
+
+describe('worker crash', () => {
+  it('rejects only the crashed call and replaces the worker', async () => {
+    const pool = await openPool({ size: 2 });
+    const doomed = slowCall(pool);
+    await vi.waitFor(() => expect(pool.stats.running).toBe(1));
+
+    await terminateWorkerForTesting(pool);
+    const error = await rejectionOf(doomed);
+
+    expect(error).toBeInstanceOf(WorkerTerminatedError);
+    expect((error as WorkerTerminatedError).code).toBe('ERR_WORKER_TERMINATED');
+    expect(error.name).toBe('WorkerTerminatedError');
+    expect(error.message).toContain('ML-DSA-87 sign failed: pool worker');
+    await vi.waitFor(() => expect(pool.stats.workers).toBe(2));
+    const pair = await pool.kem('ML-KEM-768').keygen(pattern(64, 5));
+    expect(pair.publicKey).toHaveLength(1184);
+  });
+
+  it('leaves calls on other workers unaffected', async () => {
+    const pool = await openPool({ size: 2 });
+    const first = slowCall(pool);
+    const second = slowCall(pool);
+    await vi.waitFor(() => expect(pool.stats.running).toBe(2));
+
+    await terminateWorkerForTesting(pool);
+    const settled = await Promise.allSettled([first, second]);
+
+    const rejected = settled.filter((result) => result.status === 'rejected');
+    const fulfilled = settled.filter((result) => result.status === 'fulfilled');
+    expect(rejected).toHaveLength(1);
+    expect(fulfilled).toHaveLength(1);
+    expect((rejected[0] as PromiseRejectedResult).reason).toBeInstanceOf(WorkerTerminatedError);
+  });
+
+  it('rejects a batch whose task was on the crashed worker', async () => {
+    const pool = await openPool({ size: 1 });
+    const batch = pool.signature('ML-DSA-87').signBatch([slowMessage, slowMessage], signer.secretKey);
+    await vi.waitFor(() => expect(pool.stats.running).toBe(1));
+
+    await terminateWorkerForTesting(pool);
+
+    await expect(batch).rejects.toThrow(WorkerTerminatedError);
+    expect(pool.stats.queued).toBe(0);
+    await expect(pool.signature('ML-DSA-44').keygenBatch(3)).resolves.toHaveLength(3);
+  });
+});
+
+describe('abort', () => {
+  it('rejects at once when the signal is already aborted', async () => {
+    const pool = await openPool({ size: 1 });
+    const reason = new Error('caller gave up');
+
+    const error = await rejectionOf(pool.kem('ML-KEM-512').keygen(undefined, { signal: AbortSignal.abort(reason) }));
+
+    expect(error).toBeInstanceOf(AbortError);
+    expect((error as AbortError).code).toBe('ERR_ABORTED');
+    expect(error.name).toBe('AbortError');
+    expect(error.cause).toBe(reason);
+    expect(pool.stats.queued).toBe(0);
+  });
+
+  it('never sends a queued call that was aborted', async () => {
+    const pool = await openPool({ size: 1 });
+    const busy = slowCall(pool);
+    const controller = new AbortController();
+    const seed = pattern(64, 9);
+    // With transfer, the seed's buffer would be detached the moment the call was sent.
+    const queued = pool.kem('ML-KEM-768').keygen(seed, { signal: controller.signal, transfer: true });
+    expect(pool.stats.queued).toBe(1);
+
+    controller.abort();
+
+    await expect(queued).rejects.toThrow(AbortError);
+    expect(pool.stats.queued).toBe(0);
+    await busy;
+    expect(seed.byteLength).toBe(64);
+    expect(seed).toEqual(pattern(64, 9));
+  });
+
+  it('rejects a running call at once and keeps the worker', async () => {
+    const pool = await openPool({ size: 1 });
+    const controller = new AbortController();
+    const running = slowCall(pool, controller.signal);
+    await vi.waitFor(() => expect(pool.stats.running).toBe(1));
+
+    controller.abort();
+
+    await expect(running).rejects.toThrow(AbortError);
+    await expect(pool.kem('ML-KEM-512').keygen()).resolves.toHaveProperty('secretKey');
+    expect(pool.stats.workers).toBe(1);
+  });
+
+  it('drops the unsent tasks of an aborted batch', async () => {
+    const pool = await openPool({ size: 1 });
+    const controller = new AbortController();
+    const batch = pool.signature('ML-DSA-87').signBatch([slowMessage, slowMessage, slowMessage], signer.secretKey, {
+      signal: controller.signal,
+    });
+    await vi.waitFor(() => expect(pool.stats.running).toBe(1));
+    expect(pool.stats.queued).toBe(2);
+
+    controller.abort();
+
+    await expect(batch).rejects.toThrow(AbortError);
+    expect(pool.stats.queued).toBe(0);
+  });
+
+  it('terminates the pool when the pool signal aborts', async () => {
+    const controller = new AbortController();
+    const pool = await openPool({ size: 1, signal: controller.signal });
+    const running = slowCall(pool);
+    const queued = pool.kem('ML-KEM-512').keygen();
+
+    controller.abort();
+
+    await expect(running).rejects.toThrow(AbortError);
+    await expect(queued).rejects.toThrow(AbortError);
+    const late = await rejectionOf(pool.kem('ML-KEM-512').keygen());
+    expect(late).toBeInstanceOf(PoolClosedError);
+    expect((late as PoolClosedError).code).toBe('ERR_POOL_CLOSED');
+    await vi.waitFor(() => expect(pool.stats.workers).toBe(0));
+  });
+});
+
+describe('close', () => {
+  it('lets queued and running calls finish', async () => {
+    const pool = await openPool({ size: 1 });
+    const running = slowCall(pool);
+    const queued = pool.signature('ML-DSA-44').keygenBatch(4);
+
+    await pool.close();
+
+    await expect(running).resolves.toHaveLength(4627);
+    await expect(queued).resolves.toHaveLength(4);
+    expect(pool.stats).toEqual({ workers: 0, running: 0, queued: 0 });
+  });
+
+  it('rejects calls made after close', async () => {
+    const pool = await openPool({ size: 1 });
+    const closing = pool.close();
+
+    const error = await rejectionOf(pool.kem('ML-KEM-512').keygen());
+    await closing;
+
+    expect(error).toBeInstanceOf(PoolClosedError);
+    expect(error.message).toBe('ML-KEM-512 keygen failed: the worker pool is closed; create a new pool');
+    await expect(pool.signature('ML-DSA-44').verifyBatch([])).rejects.toThrow(PoolClosedError);
+  });
+
+  it('cuts off calls that outlast the timeout', async () => {
+    const pool = await openPool({ size: 1 });
+    const running = slowCall(pool);
+    const queued = slowCall(pool);
+    await vi.waitFor(() => expect(pool.stats.running).toBe(1));
+
+    const errors = Promise.all([running, queued].map(rejectionOf));
+
+    await pool.close({ timeout: 1 });
+
+    for (const error of await errors) {
+      expect(error).toBeInstanceOf(CloseTimeoutError);
+      expect((error as CloseTimeoutError).code).toBe('ERR_CLOSE_TIMEOUT');
+    }
+    expect(pool.stats.workers).toBe(0);
+  });
+});
+
+describe('terminate', () => {
+  it('rejects queued and running calls with ERR_WORKER_TERMINATED', async () => {
+    const pool = await openPool({ size: 1 });
+    const calls = [slowCall(pool), slowCall(pool), pool.kem('ML-KEM-768').keygenBatch(10)];
+    const errors = Promise.all(calls.map(rejectionOf));
+
+    await pool.terminate();
+
+    for (const error of await errors) {
+      expect(error).toBeInstanceOf(WorkerTerminatedError);
+      expect(error.message).toContain('the worker pool was terminated');
+    }
+    await expect(pool.kem('ML-KEM-768').keygen()).rejects.toThrow(PoolClosedError);
+  });
+});
+
+describe('queue limit', () => {
+  it('rejects calls beyond maxQueue with QueueFullError', async () => {
+    const pool = await openPool({ size: 1, maxQueue: 2 });
+    const running = slowCall(pool);
+    const queued = [pool.kem('ML-KEM-512').keygen(), pool.kem('ML-KEM-512').keygen()];
+
+    const error = await rejectionOf(pool.kem('ML-KEM-512').keygen());
+    const batchError = await rejectionOf(pool.kem('ML-KEM-512').keygenBatch(2));
+
+    expect(error).toBeInstanceOf(QueueFullError);
+    expect((error as QueueFullError).code).toBe('ERR_QUEUE_FULL');
+    expect((error as QueueFullError).maxQueue).toBe(2);
+    expect(batchError).toBeInstanceOf(QueueFullError);
+    await Promise.all([running, ...queued]);
+    await expect(pool.kem('ML-KEM-512').keygenBatch(2)).resolves.toHaveLength(2);
+  });
+});
+
+describe('idle timeout', () => {
+  it('stops idle workers and starts new ones on demand', async () => {
+    const pool = await openPool({ size: 2, idleTimeout: 20 });
+    await pool.kem('ML-KEM-512').keygenBatch(4);
+
+    await vi.waitFor(() => expect(pool.stats.workers).toBe(0), { timeout: 5000 });
+    const pair = await pool.kem('ML-KEM-512').keygen(pattern(64, 1));
+
+    expect(pair.publicKey).toHaveLength(800);
+    expect(pool.stats.workers).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('options', () => {
+  it('rejects invalid pool options', async () => {
+    await expect(startPool({ size: 0 })).rejects.toThrow('size must be an integer >= 1, got 0');
+    await expect(startPool({ maxQueue: -1 })).rejects.toThrow('maxQueue must be an integer >= 0');
+    await expect(startPool({ idleTimeout: -5 })).rejects.toThrow('idleTimeout must be a non-negative number');
+    await expect(startPool({ signal: AbortSignal.abort() })).rejects.toThrow(AbortError);
+  });
+});
