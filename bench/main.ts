@@ -27,11 +27,10 @@ import type { NativeBuildInfo } from './native.js';
 import type { BenchOptions } from './options.js';
 import { parseOptions, USAGE, UsageError } from './options.js';
 import { measurePool, workerCounts } from './pool.js';
-import type { CreatePool } from './pool.js';
 import { computeRatios } from './ratios.js';
 import type { BenchReport } from './report.js';
 import { renderReport } from './report.js';
-import { importSdk } from './sdk.js';
+import { importPoolFactory, importSdk } from './sdk.js';
 import { renderComparisonChart } from './svg.js';
 import type { Algorithm, BenchResult, ImplementationName, Skipped } from './types.js';
 import { MESSAGE_LENGTH, PEER_KEM, PEER_SIGNATURE } from './types.js';
@@ -121,34 +120,26 @@ async function runInThread(
 
 /** Measures the pool at 1, 2, 4, ... workers up to the available parallelism. */
 async function runPool(
-  sdk: Record<string, unknown>,
+  sdk: Awaited<ReturnType<typeof importSdk>>,
   maxWorkers: number,
   options: BenchOptions,
   skipped: Skipped[],
-): Promise<BenchResult[]> {
-  const createPool = sdk['createPqcPool'];
-  if (typeof createPool !== 'function') {
-    skipped.push({
-      implementation: 'qynpqc pool',
-      reason: 'dist/index.js exports no createPqcPool; the worker pool is not built yet',
-    });
-    return [];
-  }
-
+): Promise<{ results: BenchResult[]; source?: string }> {
   const results: BenchResult[] = [];
-  for (const workers of workerCounts(maxWorkers)) {
-    logger.info({ workers }, 'pool');
-    results.push(
-      ...(await measurePool(
-        createPool as CreatePool,
-        workers,
-        PEER_KEM,
-        PEER_SIGNATURE,
-        options.budget.pool,
-      )),
-    );
+  try {
+    const { createPool, source } = await importPoolFactory(sdk);
+    for (const workers of workerCounts(maxWorkers)) {
+      logger.info({ workers, source }, 'pool');
+      results.push(
+        ...(await measurePool(createPool, workers, PEER_KEM, PEER_SIGNATURE, options.budget.pool)),
+      );
+    }
+    return { results, source };
+  } catch (error) {
+    logger.warn({ err: error }, 'pool skipped');
+    skipped.push({ implementation: 'qynpqc pool', reason: `failed: ${(error as Error).message}` });
+    return { results: [] };
   }
-  return results;
 }
 
 /**
@@ -249,8 +240,11 @@ async function main(): Promise<void> {
 
   const nativeBuilds = await prepareNative(options, skipped);
   const { results, native } = await runByAlgorithm(ours, peers, nativeBuilds, options);
+  let poolSource: string | undefined;
   if (options.pool) {
-    results.push(...(await runPool(sdk, machine.availableParallelism, options, skipped)));
+    const pool = await runPool(sdk, machine.availableParallelism, options, skipped);
+    results.push(...pool.results);
+    poolSource = pool.source;
   }
 
   const coldStartNames: ImplementationName[] = ['qynpqc', ...peers.map((peer) => peer.name)];
@@ -273,6 +267,7 @@ async function main(): Promise<void> {
     commit,
     versions,
     native,
+    poolSource,
     messageLength: MESSAGE_LENGTH,
     budget: options.budget,
     results,

@@ -4,51 +4,14 @@
  * derived from the latency of back-to-back calls.
  */
 import type { KemAlgorithm, SignatureAlgorithm } from '../src/index.js';
+import type { createPqcPool, PqcPool } from '../src/pool/index.js';
 import type { LatencySummary } from './stats.js';
 import { summarize } from './stats.js';
 import type { BenchResult, Operation } from './types.js';
 import { MESSAGE_LENGTH } from './types.js';
 
-/** Key pair as the pool returns it. */
-interface PoolKeyPair {
-  publicKey: Uint8Array;
-  secretKey: Uint8Array;
-}
-
-/** The parts of the pool's ML-KEM object that the benchmark calls. */
-interface PoolKem {
-  keygen(): Promise<PoolKeyPair>;
-  encapsulate(publicKey: Uint8Array): Promise<{ ciphertext: Uint8Array; sharedSecret: Uint8Array }>;
-  decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array>;
-  keygenBatch(count: number): Promise<readonly PoolKeyPair[]>;
-  encapsulateBatch(publicKeys: readonly Uint8Array[]): Promise<readonly unknown[]>;
-  decapsulateBatch(
-    ciphertexts: readonly Uint8Array[],
-    secretKey: Uint8Array,
-  ): Promise<readonly unknown[]>;
-}
-
-/** The parts of the pool's ML-DSA object that the benchmark calls. */
-interface PoolSignature {
-  keygen(): Promise<PoolKeyPair>;
-  sign(message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array>;
-  verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): Promise<boolean>;
-  keygenBatch(count: number): Promise<readonly PoolKeyPair[]>;
-  signBatch(messages: readonly Uint8Array[], secretKey: Uint8Array): Promise<readonly Uint8Array[]>;
-  verifyBatch(
-    items: readonly { message: Uint8Array; signature: Uint8Array; publicKey: Uint8Array }[],
-  ): Promise<readonly boolean[]>;
-}
-
-/** The parts of the worker pool that the benchmark calls. */
-export interface PoolLike {
-  kem(name: KemAlgorithm): PoolKem;
-  signature(name: SignatureAlgorithm): PoolSignature;
-  close(): Promise<void> | void;
-}
-
-/** Creates a pool with `size` workers. */
-export type CreatePool = (options: { size: number }) => PoolLike | Promise<PoolLike>;
+/** The pool factory, as exported by the package. */
+export type CreatePool = typeof createPqcPool;
 
 /** Time and batch size of each pool measurement. */
 export interface PoolBudget {
@@ -104,7 +67,7 @@ interface PoolTask {
 }
 
 async function poolTasks(
-  pool: PoolLike,
+  pool: PqcPool,
   kemName: KemAlgorithm,
   signatureName: SignatureAlgorithm,
   batchSize: number,

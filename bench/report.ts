@@ -21,6 +21,8 @@ export interface BenchReport {
   /** Version of each implementation measured in this process. */
   versions: Partial<Record<ImplementationName, string>>;
   native: NativeBuildInfo[];
+  /** Module the pool factory was imported from, when the pool was measured. */
+  poolSource: string | undefined;
   /** Length of the message that every implementation signs and verifies, in bytes. */
   messageLength: number;
   budget: Budget;
