@@ -18,12 +18,16 @@ export interface CheckedCallOptions {
   transfer: boolean;
 }
 
-/** Checks `options` and returns its fields, including the call options. */
+/**
+ * Checks `options` of `method` and returns its fields, including the call options. Messages
+ * about the options object itself name only the method, as the core's do.
+ */
 export function readCallOptions(
   options: unknown,
+  method: string,
   operation: string,
 ): Record<string, unknown> & CheckedCallOptions {
-  const fields = requireOptions(options, operation);
+  const fields = requireOptions(options, method);
   const { signal, transfer } = fields;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError(`${operation}: signal must be an AbortSignal, got ${typeof signal}`);

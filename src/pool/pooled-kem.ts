@@ -28,7 +28,7 @@ export class PoolKem implements PooledKem {
 
   async keygen(seed?: Uint8Array, options?: CallOptions): Promise<KeyPair> {
     const operation = `${this.name} keygen`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'keygen', operation);
 
     const request = {
       kind: 'kem-keygen' as const,
@@ -45,7 +45,7 @@ export class PoolKem implements PooledKem {
     options?: CallOptions,
   ): Promise<Encapsulation> {
     const operation = `${this.name} encapsulate`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'encapsulate', operation);
 
     const request = {
       kind: 'kem-encapsulate' as const,
@@ -58,7 +58,7 @@ export class PoolKem implements PooledKem {
 
   async decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
     const operation = `${this.name} decapsulate`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'decapsulate', operation);
 
     const request = {
       kind: 'kem-decapsulate' as const,
@@ -71,7 +71,7 @@ export class PoolKem implements PooledKem {
 
   async keygenBatch(countOrSeeds: number | readonly Uint8Array[], options?: CallOptions): Promise<KeyPair[]> {
     const operation = `${this.name} keygenBatch`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'keygenBatch', operation);
 
     const tasks = keygenTasks<'kem-keygen'>(countOrSeeds, this.taskLimit, checked, operation, (count, seeds) => ({
       kind: 'kem-keygen',
@@ -87,7 +87,7 @@ export class PoolKem implements PooledKem {
     options?: EncapsulateBatchOptions,
   ): Promise<Encapsulation[]> {
     const operation = `${this.name} encapsulateBatch`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'encapsulateBatch', operation);
     const keys = requireArray<Uint8Array>(publicKeys, 'publicKeys', operation);
     const randomness = requireParallel<Uint8Array>(checked.randomness, 'randomness', keys.length, operation);
 
@@ -112,7 +112,7 @@ export class PoolKem implements PooledKem {
     options?: CallOptions,
   ): Promise<Uint8Array[]> {
     const operation = `${this.name} decapsulateBatch`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'decapsulateBatch', operation);
     const items = requireArray<Uint8Array>(ciphertexts, 'ciphertexts', operation);
 
     const tasks = buildTasks<'kem-decapsulate', Uint8Array>(

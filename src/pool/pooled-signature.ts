@@ -48,7 +48,7 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
 
   async keygen(seed?: Uint8Array, options?: CallOptions): Promise<KeyPair> {
     const operation = `${this.name} keygen`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'keygen', operation);
 
     const request = {
       kind: 'signature-keygen' as const,
@@ -61,7 +61,7 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
 
   async sign(message: Uint8Array, secretKey: Uint8Array, options?: PoolSignOptions): Promise<Uint8Array> {
     const operation = `${this.name} sign`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'sign', operation);
     const { context, randomness } = signFields(checked);
 
     const request = {
@@ -82,7 +82,7 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
     options?: PoolVerifyOptions,
   ): Promise<boolean> {
     const operation = `${this.name} verify`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'verify', operation);
     const { context } = signFields(checked);
 
     const item: VerifyItem = { message, signature, publicKey, ...(context === undefined ? {} : { context }) };
@@ -92,7 +92,7 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
 
   async keygenBatch(countOrSeeds: number | readonly Uint8Array[], options?: CallOptions): Promise<KeyPair[]> {
     const operation = `${this.name} keygenBatch`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'keygenBatch', operation);
 
     const tasks = keygenTasks<'signature-keygen'>(countOrSeeds, this.taskLimit, checked, operation, (count, seeds) => ({
       kind: 'signature-keygen',
@@ -109,7 +109,7 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
     options?: SignBatchOptions,
   ): Promise<Uint8Array[]> {
     const operation = `${this.name} signBatch`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'signBatch', operation);
     const items = requireArray<Uint8Array>(messages, 'messages', operation);
     const randomness = requireParallel<Uint8Array>(checked.randomness, 'randomness', items.length, operation);
     const context = checked.context as Uint8Array | undefined;
@@ -133,7 +133,7 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
 
   async verifyBatch(items: readonly VerifyItem[], options?: CallOptions): Promise<boolean[]> {
     const operation = `${this.name} verifyBatch`;
-    const checked = readCallOptions(options, operation);
+    const checked = readCallOptions(options, 'verifyBatch', operation);
     const list = requireArray<VerifyItem>(items, 'items', operation);
     list.forEach((item, index) => {
       if (typeof item !== 'object' || item === null) {
