@@ -52,11 +52,23 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((value, index) => value === b[index]);
 }
 
-/** Wraps the in-thread core of this SDK, loaded from the built package. */
-export function ourImplementation(pqc: PqcInstance): Implementation {
+/** Returns which module build `pqc` runs (`simd` or `baseline`), or undefined if not reported. */
+export function moduleVariantOf(pqc: PqcInstance): string | undefined {
+  return (pqc as { moduleVariant?: string }).moduleVariant;
+}
+
+/**
+ * Wraps the in-thread core of this SDK, loaded from the built package. `qynpqc` is the module
+ * that loadPqc() picks by default, `qynpqc-baseline` the build without WebAssembly SIMD.
+ */
+export function ourImplementation(
+  pqc: PqcInstance,
+  name: 'qynpqc' | 'qynpqc-baseline' = 'qynpqc',
+): Implementation {
+  const variant = moduleVariantOf(pqc);
   return {
-    name: 'qynpqc',
-    version: `liboqs ${pqc.liboqsVersion}`,
+    name,
+    version: `liboqs ${pqc.liboqsVersion}${variant === undefined ? '' : `, ${variant} module`}`,
     kem: async (algorithm) => {
       const kem = pqc.kem(algorithm);
       return {

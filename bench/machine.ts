@@ -14,15 +14,17 @@ export interface RunEnvironment {
   node: string;
   /** `git rev-parse HEAD`, or `unknown` outside a git checkout. */
   commit: string;
+  /** Whether `git status --porcelain` listed changes, so the code measured may differ from commit. */
+  uncommittedChanges: boolean;
 }
 
 const BYTES_PER_GIB = 1024 ** 3;
 
-function currentCommit(root: string): string {
+function git(root: string, args: readonly string[]): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
   } catch {
-    return 'unknown';
+    return undefined;
   }
 }
 
@@ -37,6 +39,7 @@ export function describeEnvironment(root: string): RunEnvironment {
     platform: platform(),
     arch: arch(),
     node: process.version,
-    commit: currentCommit(root),
+    commit: git(root, ['rev-parse', 'HEAD']) ?? 'unknown',
+    uncommittedChanges: (git(root, ['status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
   };
 }

@@ -15,6 +15,7 @@ import type { Implementation, PreparedAlgorithm } from './implementations.js';
 import {
   liboqsJsImplementation,
   nobleImplementation,
+  moduleVariantOf,
   ourImplementation,
   prepareAlgorithm,
 } from './implementations.js';
@@ -85,19 +86,38 @@ function toResult(
   };
 }
 
+/**
+ * Loads this SDK's default module and, when the default is the SIMD build, the baseline build
+ * as a second implementation.
+ */
+async function loadOurs(sdk: Awaited<ReturnType<typeof importSdk>>): Promise<Implementation[]> {
+  const pqc: PqcInstance = await sdk.loadPqc();
+  const ours = [ourImplementation(pqc)];
+  if (moduleVariantOf(pqc) !== 'simd') {
+    return ours;
+  }
+
+  // A variable, not a literal, so that this compiles against a loader without the option.
+  const baselineOptions = { simd: false };
+  const baseline = await sdk.loadPqc(baselineOptions);
+  if (moduleVariantOf(baseline) === 'baseline') {
+    ours.push(ourImplementation(baseline, 'qynpqc-baseline'));
+  }
+  return ours;
+}
+
 /** Times the operations of `algorithm` in-thread; on the peer parameter sets peers take turns. */
 async function runInThread(
   algorithm: Algorithm,
-  ours: Implementation,
+  ours: readonly Implementation[],
   peers: readonly Implementation[],
   options: BenchOptions,
 ): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const compared = algorithm === PEER_KEM || algorithm === PEER_SIGNATURE ? peers : [];
-  const prepared = [
-    await prepareAlgorithm(ours, algorithm),
-    ...(await Promise.all(compared.map((peer) => prepareAlgorithm(peer, algorithm)))),
-  ];
+  const prepared = await Promise.all(
+    [...ours, ...compared].map((implementation) => prepareAlgorithm(implementation, algorithm)),
+  );
 
   for (const operation of operationsOf(algorithm)) {
     logger.info({ algorithm, operation, implementations: prepared.length }, 'in-thread');
@@ -174,7 +194,7 @@ async function prepareNative(
  * each native run follows the in-thread run it is compared with.
  */
 async function runByAlgorithm(
-  ours: Implementation,
+  ours: readonly Implementation[],
   peers: readonly Implementation[],
   nativeBuilds: readonly (typeof NATIVE_BUILDS)[number][],
   options: BenchOptions,
@@ -231,11 +251,10 @@ async function main(): Promise<void> {
     return;
   }
 
-  const { node, commit, ...machine } = describeEnvironment(ROOT);
+  const { node, commit, uncommittedChanges, ...machine } = describeEnvironment(ROOT);
   const skipped: Skipped[] = [];
   const sdk = await importSdk();
-  const pqc: PqcInstance = await sdk.loadPqc();
-  const ours = ourImplementation(pqc);
+  const ours = await loadOurs(sdk);
   const peers = await loadPeers(skipped);
 
   const nativeBuilds = await prepareNative(options, skipped);
@@ -254,7 +273,7 @@ async function main(): Promise<void> {
   );
 
   const versions: Partial<Record<ImplementationName, string>> = {};
-  for (const implementation of [ours, ...peers]) {
+  for (const implementation of [...ours, ...peers]) {
     versions[implementation.name] = implementation.version;
   }
 
@@ -265,6 +284,7 @@ async function main(): Promise<void> {
     machine,
     node,
     commit,
+    uncommittedChanges,
     versions,
     native,
     poolSource,

@@ -10,14 +10,20 @@ import { PEER_KEM, PEER_SIGNATURE } from './types.js';
 
 const SIDE_BY_SIDE: readonly ImplementationName[] = [
   'qynpqc',
+  'qynpqc-baseline',
   '@oqs/liboqs-js',
   '@noble/post-quantum',
   'liboqs-native-portable',
   'liboqs-native-auto',
 ];
 
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const align = headers.map((_, index) => (index < 2 ? '---' : '---:'));
+/** Renders a Markdown table whose first `textColumns` columns are left-aligned, the rest right. */
+function table(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  textColumns = 2,
+): string {
+  const align = headers.map((_, index) => (index < textColumns ? '---' : '---:'));
   return [headers, align, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
@@ -64,6 +70,7 @@ function sideBySide(results: readonly BenchResult[]): string {
   return table(
     ['algorithm', 'operation', 'implementation', 'ops/s', 'p50 µs', 'p99 µs', 'rme'],
     rows,
+    3,
   );
 }
 
@@ -134,7 +141,11 @@ function pool(results: readonly BenchResult[]): string | undefined {
     formatMicros(result.p50Micros),
     formatMicros(result.p99Micros),
   ]);
-  return table(['algorithm', 'operation', 'calls', 'workers', 'ops/s', 'p50 µs', 'p99 µs'], rows);
+  return table(
+    ['algorithm', 'operation', 'calls', 'workers', 'ops/s', 'p50 µs', 'p99 µs'],
+    rows,
+    3,
+  );
 }
 
 function coldStart(report: BenchReport): string {
@@ -147,6 +158,7 @@ function coldStart(report: BenchReport): string {
   return table(
     ['implementation', 'runs', 'import → key pair, ms', 'process start → key pair, ms'],
     rows,
+    1,
   );
 }
 
@@ -166,7 +178,8 @@ export function renderMarkdown(report: BenchReport): string {
   const sections = [
     `- Command: \`${report.command}\`, ${report.generatedAt}`,
     `- Machine: ${machine.cpuModel}, ${machine.cores} logical CPUs, ${machine.totalMemoryGiB} GiB, ${machine.platform}/${machine.arch}`,
-    `- Node ${report.node}, commit \`${report.commit}\``,
+    `- Node ${report.node}, commit \`${report.commit}\`` +
+      (report.uncommittedChanges ? ' with uncommitted changes in the working tree' : ''),
     `- Versions: ${versions}`,
     `- Native builds: ${native || 'not run'}`,
     '',

@@ -23,7 +23,7 @@ export interface BenchOptions {
 
 /** About three minutes on a 2-core machine, including the native benchmark. */
 const FULL_BUDGET: Budget = {
-  inThread: { rounds: 5, roundMs: 300, warmupMs: 200, minCallsPerRound: 10 },
+  inThread: { rounds: 4, roundMs: 300, warmupMs: 200, minCallsPerRound: 10 },
   native: { timeMs: 400, warmupMs: 100 },
   pool: { durationMs: 1200, warmupMs: 250, batchSize: 32 },
   coldStartRuns: 7,

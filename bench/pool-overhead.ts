@@ -42,13 +42,23 @@ const pooledKem = pool.kem('ML-KEM-768');
 const pooledScheme = pool.signature('ML-DSA-65');
 const { secretKey: signingKey } = scheme.keygen();
 const { publicKey: encapsulationKey } = kem.keygen();
-const messages = Array.from({ length: SIGN_BATCH }, (_, i) => new Uint8Array(MESSAGE_LENGTH).fill(i));
+const messages = Array.from({ length: SIGN_BATCH }, (_, i) =>
+  new Uint8Array(MESSAGE_LENGTH).fill(i),
+);
 
 const throughput = {
   keygenInThread: await rate(() => kem.keygen(), 1, THROUGHPUT_DURATION_MS),
-  keygenPool: await rate(() => pooledKem.keygenBatch(KEYGEN_BATCH), KEYGEN_BATCH, THROUGHPUT_DURATION_MS),
+  keygenPool: await rate(
+    () => pooledKem.keygenBatch(KEYGEN_BATCH),
+    KEYGEN_BATCH,
+    THROUGHPUT_DURATION_MS,
+  ),
   signInThread: await rate(() => scheme.sign(messages[0]!, signingKey), 1, THROUGHPUT_DURATION_MS),
-  signPool: await rate(() => pooledScheme.signBatch(messages, signingKey), SIGN_BATCH, THROUGHPUT_DURATION_MS),
+  signPool: await rate(
+    () => pooledScheme.signBatch(messages, signingKey),
+    SIGN_BATCH,
+    THROUGHPUT_DURATION_MS,
+  ),
 };
 
 const bench = new Bench({ time: 2000, warmupTime: 300 });
@@ -71,7 +81,10 @@ await pool.close();
 const latency = Object.fromEntries(
   bench.tasks.map((task) => {
     const result = task.result as { latency?: { p50: number; p99: number } };
-    return [task.name, { p50Us: (result.latency?.p50 ?? NaN) * 1000, p99Us: (result.latency?.p99 ?? NaN) * 1000 }];
+    return [
+      task.name,
+      { p50Us: (result.latency?.p50 ?? NaN) * 1000, p99Us: (result.latency?.p99 ?? NaN) * 1000 },
+    ];
   }),
 );
 const added = (operation: string): { p50Us: number; p99Us: number } => ({
@@ -80,7 +93,11 @@ const added = (operation: string): { p50Us: number; p99Us: number } => ({
 });
 
 const report = {
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', availableParallelism: availableParallelism(), node: process.version },
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    availableParallelism: availableParallelism(),
+    node: process.version,
+  },
   workers: WORKERS,
   throughput: {
     'ML-KEM-768 keygen': {
@@ -104,7 +121,9 @@ const report = {
 if (process.argv.includes('--json')) {
   console.log(JSON.stringify(report, null, 2));
 } else {
-  console.log(`${report.machine.cpu}, ${report.machine.availableParallelism} logical CPUs, Node ${report.machine.node}`);
+  console.log(
+    `${report.machine.cpu}, ${report.machine.availableParallelism} logical CPUs, Node ${report.machine.node}`,
+  );
   for (const [name, row] of Object.entries(report.throughput)) {
     console.log(
       `${name}: in-thread ${row.inThreadPerSecond.toFixed(0)}/s, pool of ${WORKERS} (batches) ` +
@@ -115,6 +134,8 @@ if (process.argv.includes('--json')) {
     console.log(`${name}: p50 ${row.p50Us.toFixed(1)} µs, p99 ${row.p99Us.toFixed(1)} µs`);
   }
   for (const [name, row] of Object.entries(report.addedLatency)) {
-    console.log(`added by the pool, ${name}: p50 ${row.p50Us.toFixed(1)} µs, p99 ${row.p99Us.toFixed(1)} µs`);
+    console.log(
+      `added by the pool, ${name}: p50 ${row.p50Us.toFixed(1)} µs, p99 ${row.p99Us.toFixed(1)} µs`,
+    );
   }
 }

@@ -19,6 +19,7 @@ interface Selector {
 const OURS_IN_THREAD: Selector = { implementation: 'qynpqc', mode: 'in-thread', workers: 0 };
 
 const PEER_REFERENCES: readonly ImplementationName[] = [
+  'qynpqc-baseline',
   '@oqs/liboqs-js',
   '@noble/post-quantum',
   'liboqs-native-portable',

@@ -15,9 +15,11 @@ export interface BenchReport {
   /** Command that produced the file. */
   command: string;
   quick: boolean;
-  machine: Omit<RunEnvironment, 'node' | 'commit'>;
+  machine: Omit<RunEnvironment, 'node' | 'commit' | 'uncommittedChanges'>;
   node: string;
   commit: string;
+  /** Whether tracked files differed from `commit` when the run started. */
+  uncommittedChanges: boolean;
   /** Version of each implementation measured in this process. */
   versions: Partial<Record<ImplementationName, string>>;
   native: NativeBuildInfo[];
@@ -148,7 +150,8 @@ export function renderReport(report: BenchReport): string {
   const { machine } = report;
   const sections = [
     `${report.command} on ${machine.cpuModel} (${machine.cores} logical CPUs, ` +
-      `${machine.totalMemoryGiB} GiB), Node ${report.node}, commit ${report.commit}`,
+      `${machine.totalMemoryGiB} GiB), Node ${report.node}, commit ${report.commit}` +
+      (report.uncommittedChanges ? ' with uncommitted changes' : ''),
     `Versions: ${Object.entries(report.versions)
       .map(([name, version]) => `${name} ${version}`)
       .join(', ')}`,

@@ -178,7 +178,9 @@ const widths = header.map((title, column) =>
 );
 const format = (row: readonly string[]): string =>
   row.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
-console.log(`${rounds} rounds of ${roundMs} ms per contender and operation; noise is (max - min) / median`);
+console.log(
+  `${rounds} rounds of ${roundMs} ms per contender and operation; noise is (max - min) / median`,
+);
 console.log(format(header));
 for (const row of rows) {
   console.log(format(row));

@@ -10,6 +10,7 @@ import { PEER_KEM, PEER_SIGNATURE } from './types.js';
 /** Bar colour of each implementation (Okabe-Ito palette, readable with colour blindness). */
 const COLORS: Record<ImplementationName, string> = {
   qynpqc: '#0072B2',
+  'qynpqc-baseline': '#56B4E9',
   '@oqs/liboqs-js': '#E69F00',
   '@noble/post-quantum': '#009E73',
   'liboqs-native-portable': '#CC79A7',
@@ -18,6 +19,7 @@ const COLORS: Record<ImplementationName, string> = {
 
 const CHART_ORDER: readonly ImplementationName[] = [
   'qynpqc',
+  'qynpqc-baseline',
   '@oqs/liboqs-js',
   '@noble/post-quantum',
   'liboqs-native-portable',

@@ -4,6 +4,7 @@ import type { KemAlgorithm, SignatureAlgorithm } from '../src/index.js';
 /** Implementations compared, as named in the results file. */
 export const IMPLEMENTATIONS = [
   'qynpqc',
+  'qynpqc-baseline',
   '@oqs/liboqs-js',
   '@noble/post-quantum',
   'liboqs-native-portable',
