@@ -3,7 +3,8 @@
  * first ML-KEM-768 key pair, and the size of the WebAssembly module that users download.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -75,12 +76,21 @@ export async function measureColdStarts(
   });
 }
 
-/** Measures the module file at `path` raw and gzip-compressed at the maximum level. */
-export async function measureModuleSize(path: string): Promise<ModuleSize> {
-  const bytes = await readFile(path);
-  return {
-    path,
-    rawBytes: bytes.length,
-    gzipBytes: gzipSync(bytes, { level: 9 }).length,
-  };
+/**
+ * Measures every `.wasm` file in `directory` (below `root`) raw and gzip-compressed at the
+ * maximum level. Paths in the result are relative to `root`.
+ */
+export async function measureModuleSizes(root: string, directory: string): Promise<ModuleSize[]> {
+  const files = (await readdir(join(root, directory))).filter((file) => file.endsWith('.wasm'));
+  const sizes: ModuleSize[] = [];
+
+  for (const file of files.sort()) {
+    const bytes = await readFile(join(root, directory, file));
+    sizes.push({
+      path: `${directory}/${file}`,
+      rawBytes: bytes.length,
+      gzipBytes: gzipSync(bytes, { level: 9 }).length,
+    });
+  }
+  return sizes;
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { PqcInstance } from '../src/index.js';
 import { ALGORITHMS, operationsOf } from './algorithms.js';
-import { measureColdStarts, measureModuleSize } from './cold-start.js';
+import { measureColdStarts, measureModuleSizes } from './cold-start.js';
 import type { ColdStart, ModuleSize } from './cold-start.js';
 import type { Implementation, PreparedAlgorithm } from './implementations.js';
 import {
@@ -38,7 +38,8 @@ import { MESSAGE_LENGTH, PEER_KEM, PEER_SIGNATURE } from './types.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIRECTORY = join(ROOT, 'bench', 'results');
-const WASM_PATH = 'wasm/qynpqc.wasm';
+/** Directory of the WebAssembly modules, relative to the repository. */
+const WASM_DIRECTORY = 'wasm';
 
 const logger = pino({ name: 'bench' }, pino.destination(2));
 
@@ -218,11 +219,11 @@ async function runByAlgorithm(
 async function runColdStart(
   implementations: readonly ImplementationName[],
   runs: number,
-): Promise<{ coldStart: ColdStart[]; moduleSize: ModuleSize }> {
+): Promise<{ coldStart: ColdStart[]; moduleSizes: ModuleSize[] }> {
   logger.info({ runs }, 'cold start');
   return {
     coldStart: await measureColdStarts(implementations, runs),
-    moduleSize: await measureModuleSize(join(ROOT, WASM_PATH)),
+    moduleSizes: await measureModuleSizes(ROOT, WASM_DIRECTORY),
   };
 }
 
@@ -267,7 +268,7 @@ async function main(): Promise<void> {
   }
 
   const coldStartNames: ImplementationName[] = ['qynpqc', ...peers.map((peer) => peer.name)];
-  const { coldStart, moduleSize } = await runColdStart(
+  const { coldStart, moduleSizes } = await runColdStart(
     coldStartNames,
     options.budget.coldStartRuns,
   );
@@ -293,7 +294,7 @@ async function main(): Promise<void> {
     results,
     ratios: computeRatios(results, machine.availableParallelism),
     coldStart,
-    moduleSize: { ...moduleSize, path: WASM_PATH },
+    moduleSizes,
     skipped,
   };
 

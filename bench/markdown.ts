@@ -200,11 +200,13 @@ export function renderMarkdown(report: BenchReport): string {
   sections.push('', '#### Worker pool', '', poolTable ?? 'Not measured in this run.');
 
   sections.push('', '#### Cold start and module size', '', coldStart(report));
-  if (report.moduleSize !== undefined) {
+  if (report.moduleSizes.length > 0) {
+    sections.push('');
+  }
+  for (const size of report.moduleSizes) {
     sections.push(
-      '',
-      `\`${report.moduleSize.path}\`: ${formatRate(report.moduleSize.rawBytes)} bytes, ` +
-        `${formatRate(report.moduleSize.gzipBytes)} bytes with gzip -9.`,
+      `- \`${size.path}\`: ${formatRate(size.rawBytes)} bytes, ` +
+        `${formatRate(size.gzipBytes)} bytes with gzip -9`,
     );
   }
 

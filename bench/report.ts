@@ -31,7 +31,8 @@ export interface BenchReport {
   results: BenchResult[];
   ratios: Ratio[];
   coldStart: ColdStart[];
-  moduleSize: ModuleSize | undefined;
+  /** Size of each WebAssembly module in wasm/. */
+  moduleSizes: ModuleSize[];
   skipped: Skipped[];
 }
 
@@ -117,7 +118,7 @@ function renderRatios(ratios: readonly Ratio[]): string {
 
 function renderColdStart(
   coldStart: readonly ColdStart[],
-  moduleSize: ModuleSize | undefined,
+  moduleSizes: readonly ModuleSize[],
 ): string {
   const lines = [
     renderTable(
@@ -135,11 +136,13 @@ function renderColdStart(
       ]),
     ),
   ];
-  if (moduleSize !== undefined) {
+  if (moduleSizes.length > 0) {
+    lines.push('');
+  }
+  for (const size of moduleSizes) {
     lines.push(
-      '',
-      `Module ${moduleSize.path}: ${formatRate(moduleSize.rawBytes)} bytes raw, ` +
-        `${formatRate(moduleSize.gzipBytes)} bytes gzip -9`,
+      `Module ${size.path}: ${formatRate(size.rawBytes)} bytes raw, ` +
+        `${formatRate(size.gzipBytes)} bytes gzip -9`,
     );
   }
   return lines.join('\n');
@@ -164,7 +167,7 @@ export function renderReport(report: BenchReport): string {
     report.ratios.length > 0 ? renderRatios(report.ratios) : '(no pairs measured)',
     '',
     `Cold start: fresh node process, first ${PEER_KEM} key pair (median)`,
-    renderColdStart(report.coldStart, report.moduleSize),
+    renderColdStart(report.coldStart, report.moduleSizes),
   ];
   if (report.skipped.length > 0) {
     sections.push('', 'Skipped:');
