@@ -1,8 +1,9 @@
 # Builds the WebAssembly module from liboqs source.
 #
-#   make wasm               fetch liboqs (pinned by deps/liboqs-fetch/Cargo.lock) and build wasm/
+#   make wasm               fetch liboqs (pinned by deps/liboqs-fetch/Cargo.lock) and build
+#                           wasm/qynpqc.wasm and its SIMD variant wasm/qynpqc-simd.wasm
 #   LIBOQS_SRC=DIR make wasm   build from another liboqs checkout instead
-#   make wasm-check         rebuild and compare against the committed wasm/qynpqc.wasm.sha256
+#   make wasm-check         rebuild both and compare against the committed .sha256 files
 #
 # Needs Debian's emscripten (apt-get install emscripten), cmake, ninja and cargo.
 
@@ -12,6 +13,8 @@ FETCHED_LIBOQS := $(DEPS_DIR)/liboqs
 LIBOQS_SRC ?= $(FETCHED_LIBOQS)
 BUILD_DIR := $(DEPS_DIR)/build-wasm
 WASM := wasm/qynpqc.wasm
+SIMD_BUILD_DIR := $(DEPS_DIR)/build-wasm-simd
+WASM_SIMD := wasm/qynpqc-simd.wasm
 
 # Debian's emscripten runs its JS tools with the system Node; they need Debian's node modules.
 export NODE_PATH := /usr/share/nodejs
@@ -28,7 +31,7 @@ EXPORTS := $(EXPORTS),_qyn_sig_keypair,_qyn_sig_sign,_qyn_sig_verify
 
 .PHONY: wasm wasm-check fetch-liboqs clean
 
-wasm: $(WASM)
+wasm: $(WASM) $(WASM_SIMD)
 
 $(FETCHED_LIBOQS)/CMakeLists.txt: deps/liboqs-fetch/Cargo.lock
 	cargo fetch --locked --manifest-path deps/liboqs-fetch/Cargo.toml
@@ -62,13 +65,48 @@ $(WASM): native/qynpqc.c native/imports.js $(BUILD_DIR)/lib/liboqs.a
 	  -sFILESYSTEM=0 -Wl,--wrap=free --js-library native/imports.js --profiling-funcs
 	sha256sum $@ | sed 's| .*||' > $@.sha256
 
-wasm-check: $(BUILD_DIR)/lib/liboqs.a
-	rm -f $(WASM)
-	$(MAKE) $(WASM)
-	git diff --exit-code -- $(WASM).sha256
+wasm-check: $(BUILD_DIR)/lib/liboqs.a $(SIMD_BUILD_DIR)/lib/liboqs.a
+	rm -f $(WASM) $(WASM_SIMD)
+	$(MAKE) $(WASM) $(WASM_SIMD)
+	git diff --exit-code -- $(WASM).sha256 $(WASM_SIMD).sha256
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SIMD_BUILD_DIR)
+
+# The SIMD variant: liboqs compiled with -msimd128 into its own build directory, plus the
+# kernels in native/simd. The loader picks it when the runtime validates a SIMD module.
+SIMD_SOURCES := $(sort $(wildcard native/simd/*.c))
+SIMD_HEADERS := $(sort $(wildcard native/simd/*.h))
+CFLAGS_SIMD := $(CFLAGS_WASM) -msimd128
+SIMD_EXPORTS := $(EXPORTS),_qyn_simd128,_qyn_test_keccak_x2
+# ML-DSA reference functions that native/simd/mldsa_wrap.c replaces at link time.
+MLDSA_WRAPPED := ntt invntt_tomont poly_pointwise_montgomery polyvec_matrix_expand \
+  polyvecl_uniform_eta polyveck_uniform_eta polyvecl_uniform_gamma1
+SIMD_WRAPS := $(foreach set,44 65 87,$(foreach function,$(MLDSA_WRAPPED), \
+  -Wl,--wrap=pqcrystals_ml_dsa_$(set)_ref_$(function)))
+
+$(SIMD_BUILD_DIR)/lib/liboqs.a: $(LIBOQS_SRC)/CMakeLists.txt
+	emcmake cmake -S $(LIBOQS_SRC) -B $(SIMD_BUILD_DIR) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_C_FLAGS="$(CFLAGS_SIMD)" \
+	  -DOQS_MINIMAL_BUILD="$(ALGORITHMS)" \
+	  -DOQS_USE_OPENSSL=OFF \
+	  -DOQS_DIST_BUILD=OFF \
+	  -DOQS_OPT_TARGET=generic \
+	  -DOQS_BUILD_ONLY_LIB=ON \
+	  -DBUILD_SHARED_LIBS=OFF \
+	  -DOQS_PERMIT_UNSUPPORTED_ARCHITECTURE=ON
+	cmake --build $(SIMD_BUILD_DIR)
+
+$(WASM_SIMD): native/qynpqc.c native/imports.js $(SIMD_SOURCES) $(SIMD_HEADERS) \
+  $(SIMD_BUILD_DIR)/lib/liboqs.a
+	emcc $(CFLAGS_SIMD) -DQYN_SIMD -I$(SIMD_BUILD_DIR)/include native/qynpqc.c $(SIMD_SOURCES) \
+	  $(SIMD_BUILD_DIR)/lib/liboqs.a \
+	  -o $@ --no-entry -sSTANDALONE_WASM=1 -sEXPORTED_FUNCTIONS=$(SIMD_EXPORTS) \
+	  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=2MB -sTOTAL_STACK=512KB \
+	  -sFILESYSTEM=0 -Wl,--wrap=free $(SIMD_WRAPS) --js-library native/imports.js \
+	  --profiling-funcs
+	sha256sum $@ | sed 's| .*||' > $@.sha256
 
 # Native liboqs for bench/run.js, which compares the WebAssembly module against it.
 #

@@ -23,6 +23,10 @@
 #include <emscripten/stack.h>
 #include <oqs/oqs.h>
 
+#ifdef QYN_SIMD
+#include "simd/simd.h"
+#endif
+
 typedef enum {
     QYN_OK = 0,
     QYN_ERR_OQS = 1,            /* liboqs returned OQS_ERROR (a key or input check failed) */
@@ -140,6 +144,9 @@ EMSCRIPTEN_KEEPALIVE
 void qyn_init(void) {
     OQS_init();
     OQS_randombytes_custom_algorithm(qyn_randombytes);
+#ifdef QYN_SIMD
+    qyn_simd_install();
+#endif
 }
 
 EMSCRIPTEN_KEEPALIVE
