@@ -1,21 +1,21 @@
 // Builds the Node ESM and CJS bundles, their type declarations and the CLI, and copies the
 // WebAssembly module next to them so that the loader finds it without a bundler.
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 
 const nodeExternal = [/^node:/, 'comlink', 'mongodb', 'bcryptjs', 'pino', 'cli-progress', 'commander'];
 
-/** Copies the committed module beside the bundles written to `directory`. */
+/** Copies the committed modules, baseline and SIMD, beside the bundles written to `directory`. */
 function copyWasm(directory) {
   return {
     name: 'copy-wasm',
     writeBundle() {
-      const target = `${directory}/qynpqc.wasm`;
-      mkdirSync(dirname(target), { recursive: true });
-      copyFileSync('wasm/qynpqc.wasm', target);
+      mkdirSync(directory, { recursive: true });
+      for (const file of ['qynpqc.wasm', 'qynpqc-simd.wasm']) {
+        copyFileSync(`wasm/${file}`, `${directory}/${file}`);
+      }
     },
   };
 }

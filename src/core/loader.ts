@@ -1,7 +1,11 @@
 /**
- * Finds, compiles and instantiates wasm/qynpqc.wasm in Node, browsers and workers. It replaces
- * emscripten's generated JavaScript loader, which in emscripten 3.1.6 fails on Node 20 (its ES
- * module output refers to __dirname, and its CommonJS output tries to fetch a file path).
+ * Finds, compiles and instantiates the WebAssembly module in Node, browsers and workers. It
+ * replaces emscripten's generated JavaScript loader, which in emscripten 3.1.6 fails on Node 20
+ * (its ES module output refers to __dirname, and its CommonJS output tries to fetch a file path).
+ *
+ * The module comes in two builds of the same liboqs: wasm/qynpqc-simd.wasm with WebAssembly
+ * SIMD kernels for Keccak and the NTTs, and wasm/qynpqc.wasm without SIMD. By default the SIMD
+ * build is loaded wherever the runtime validates a SIMD instruction.
  *
  * In Node the file is read from disk and no global fetch is ever called; in browsers and Web
  * Workers it is fetched from next to the bundle unless the caller passes it.
@@ -9,6 +13,9 @@
 import { WasmLoadError, InternalError } from '../errors.js';
 import { fillRandom } from './random.js';
 import type { GlueExports } from './runtime.js';
+
+/** Build of the module: with WebAssembly SIMD kernels (`simd`) or without (`baseline`). */
+export type ModuleVariant = 'simd' | 'baseline';
 
 /** Where the module comes from; every field is optional. */
 export interface LoadOptions {
@@ -18,32 +25,105 @@ export interface LoadOptions {
   wasmBytes?: Uint8Array | ArrayBuffer;
   /** URL to fetch the module from (browsers) or read it from (Node, `file:` URLs). */
   wasmUrl?: string | URL;
+  /**
+   * Loads the SIMD build (`true`) or the baseline build (`false`) from the default location.
+   * When unset, Node reads the environment variable `QYNPQC_WASM_VARIANT` (`simd` or
+   * `baseline`), and otherwise the SIMD build is chosen when the runtime supports SIMD. Ignored
+   * when `module`, `wasmBytes` or `wasmUrl` names the module.
+   */
+  simd?: boolean;
 }
 
-const WASM_FILE = 'qynpqc.wasm';
+const WASM_FILES: Readonly<Record<ModuleVariant, string>> = {
+  simd: 'qynpqc-simd.wasm',
+  baseline: 'qynpqc.wasm',
+};
+/** Environment variable that selects the variant in Node when `simd` is not given. */
+const VARIANT_ENV = 'QYNPQC_WASM_VARIANT';
+/** Export that only the SIMD build has (see native/simd/exports.c). */
+const SIMD_MARKER_EXPORT = 'qyn_simd128';
+/**
+ * A module with one function, `() -> v128` returning `i8x16.splat(i32.const 0)`. It is valid
+ * only in runtimes that implement the WebAssembly SIMD proposal as standardised.
+ */
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic and version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: one type, () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0x0b, // code: i32.const 0, i8x16.splat
+]);
 /** WASI errno ENOSYS: the function is not supported. */
 const WASI_ENOSYS = 52;
 
-let cachedModule: Promise<WebAssembly.Module> | undefined;
+const cachedModules = new Map<ModuleVariant, Promise<WebAssembly.Module>>();
+let simdSupport: boolean | undefined;
 
 function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
 
+/** Returns whether this runtime validates WebAssembly SIMD instructions; checked once. */
+export function isSimdSupported(): boolean {
+  if (simdSupport === undefined) {
+    simdSupport = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  }
+  return simdSupport;
+}
+
+/** Reads `QYNPQC_WASM_VARIANT` in Node; returns undefined when it is unset or empty. */
+function variantFromEnvironment(): ModuleVariant | undefined {
+  if (!isNode()) {
+    return undefined;
+  }
+
+  const value = process.env[VARIANT_ENV];
+  if (value === undefined || value === '') {
+    return undefined;
+  }
+  if (value !== 'simd' && value !== 'baseline') {
+    throw new WasmLoadError(
+      `invalid ${VARIANT_ENV} '${value}': set it to 'simd' or 'baseline', or unset it`,
+    );
+  }
+  return value;
+}
+
+/** Returns the variant to load from the default location for `options`. */
+export function selectVariant(options: Pick<LoadOptions, 'simd'> = {}): ModuleVariant {
+  const requested =
+    options.simd === undefined ? variantFromEnvironment() : options.simd ? 'simd' : 'baseline';
+  if (requested !== undefined) {
+    return requested;
+  }
+  return isSimdSupported() ? 'simd' : 'baseline';
+}
+
+/** Returns which build `module` is, from the exports that only the SIMD build has. */
+export function moduleVariantOf(module: WebAssembly.Module): ModuleVariant {
+  const exports = WebAssembly.Module.exports(module);
+  return exports.some((entry) => entry.name === SIMD_MARKER_EXPORT) ? 'simd' : 'baseline';
+}
+
+/** Returns which build an instance's exports come from. */
+export function glueVariantOf(glue: GlueExports): ModuleVariant {
+  return SIMD_MARKER_EXPORT in glue ? 'simd' : 'baseline';
+}
+
 /** Candidate locations next to this file: dist/ after bundling, src/core/ in development. */
-function candidateUrls(): URL[] {
+function candidateUrls(file: string): URL[] {
   return [
-    new URL(`./${WASM_FILE}`, import.meta.url),
-    new URL(`../wasm/${WASM_FILE}`, import.meta.url),
-    new URL(`../../wasm/${WASM_FILE}`, import.meta.url),
+    new URL(`./${file}`, import.meta.url),
+    new URL(`../wasm/${file}`, import.meta.url),
+    new URL(`../../wasm/${file}`, import.meta.url),
   ];
 }
 
-async function readInNode(url?: string | URL): Promise<Uint8Array> {
+async function readInNode(file: string, url?: string | URL): Promise<Uint8Array> {
   const { readFile } = await import('node:fs/promises');
   const { fileURLToPath } = await import('node:url');
   const tried: string[] = [];
-  const candidates = url === undefined ? candidateUrls() : [new URL(String(url), import.meta.url)];
+  const candidates =
+    url === undefined ? candidateUrls(file) : [new URL(String(url), import.meta.url)];
   for (const candidate of candidates) {
     const path = candidate.protocol === 'file:' ? fileURLToPath(candidate) : String(candidate);
     tried.push(path);
@@ -56,12 +136,12 @@ async function readInNode(url?: string | URL): Promise<Uint8Array> {
     }
   }
   throw new WasmLoadError(
-    `${WASM_FILE} not found; looked in ${tried.join(', ')}. Reinstall the package or pass wasmUrl`,
+    `${file} not found; looked in ${tried.join(', ')}. Reinstall the package or pass wasmUrl`,
   );
 }
 
-async function fetchInBrowser(url?: string | URL): Promise<Uint8Array> {
-  const target = url === undefined ? new URL(`./${WASM_FILE}`, import.meta.url) : url;
+async function fetchInBrowser(file: string, url?: string | URL): Promise<Uint8Array> {
+  const target = url === undefined ? new URL(`./${file}`, import.meta.url) : url;
   let response: Response;
   try {
     response = await fetch(target);
@@ -76,38 +156,47 @@ async function fetchInBrowser(url?: string | URL): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function compile(options: LoadOptions): Promise<WebAssembly.Module> {
+/** Compiles the module named by `options`, or else `file` from the default location. */
+async function compile(file: string, options: LoadOptions): Promise<WebAssembly.Module> {
   let bytes: Uint8Array | ArrayBuffer | undefined = options.wasmBytes;
   if (bytes === undefined) {
-    bytes = isNode() ? await readInNode(options.wasmUrl) : await fetchInBrowser(options.wasmUrl);
+    bytes = isNode()
+      ? await readInNode(file, options.wasmUrl)
+      : await fetchInBrowser(file, options.wasmUrl);
   }
   try {
     return await WebAssembly.compile(bytes as BufferSource);
   } catch (error) {
-    throw new WasmLoadError(`could not compile ${WASM_FILE}: ${(error as Error).message}`, {
+    throw new WasmLoadError(`could not compile ${file}: ${(error as Error).message}`, {
       cause: error,
     });
   }
 }
 
 /**
- * Compiles the module once per realm and returns the cached promise afterwards, so concurrent
- * first calls compile it once. Options that name a different source bypass the cache.
+ * Compiles the module once per realm and variant and returns the cached promise afterwards, so
+ * concurrent first calls compile it once. Options that name a different source bypass the
+ * cache.
  */
 export function compilePqcModule(options: LoadOptions = {}): Promise<WebAssembly.Module> {
   if (options.module !== undefined) {
     return Promise.resolve(options.module);
   }
   if (options.wasmBytes !== undefined || options.wasmUrl !== undefined) {
-    return compile(options);
+    const source = options.wasmUrl === undefined ? 'the wasmBytes given' : String(options.wasmUrl);
+    return compile(source, options);
   }
-  if (cachedModule === undefined) {
-    cachedModule = compile(options);
-    cachedModule.catch(() => {
-      cachedModule = undefined;
+
+  const variant = selectVariant(options);
+  let cached = cachedModules.get(variant);
+  if (cached === undefined) {
+    cached = compile(WASM_FILES[variant], options);
+    cachedModules.set(variant, cached);
+    cached.catch(() => {
+      cachedModules.delete(variant);
     });
   }
-  return cachedModule;
+  return cached;
 }
 
 /** Fills `length` bytes at `pointer` with cryptographically secure random bytes. */
@@ -164,7 +253,8 @@ export async function instantiateGlue(options: LoadOptions = {}): Promise<GlueEx
   try {
     instance = await WebAssembly.instantiate(module, createImports(memoryRef));
   } catch (error) {
-    throw new WasmLoadError(`could not instantiate ${WASM_FILE}: ${(error as Error).message}`, {
+    const file = WASM_FILES[moduleVariantOf(module)];
+    throw new WasmLoadError(`could not instantiate ${file}: ${(error as Error).message}`, {
       cause: error,
     });
   }

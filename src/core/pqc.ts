@@ -2,8 +2,8 @@
 import { UnknownAlgorithmError } from '../errors.js';
 import { ALL_ALGORITHMS, isKemAlgorithm, isSignatureAlgorithm } from './algorithms.js';
 import { MlKem } from './kem.js';
-import { instantiateGlue } from './loader.js';
-import type { LoadOptions } from './loader.js';
+import { glueVariantOf, instantiateGlue } from './loader.js';
+import type { LoadOptions, ModuleVariant } from './loader.js';
 import { WasmRuntime } from './runtime.js';
 import { MlDsa } from './signature.js';
 import type { KemAlgorithm, Pqc, SignatureAlgorithm } from './types.js';
@@ -11,6 +11,8 @@ import type { KemAlgorithm, Pqc, SignatureAlgorithm } from './types.js';
 /** The loaded SDK. Algorithm objects are created once and cached. */
 export class PqcInstance implements Pqc {
   readonly liboqsVersion: string;
+  /** Build of the module this instance runs: with WebAssembly SIMD kernels or without. */
+  readonly moduleVariant: ModuleVariant;
   /** The runtime behind every algorithm object; exposed for tests and the worker pool. */
   readonly runtime: WasmRuntime;
   private readonly kems = new Map<KemAlgorithm, MlKem>();
@@ -19,6 +21,7 @@ export class PqcInstance implements Pqc {
   constructor(runtime: WasmRuntime) {
     this.runtime = runtime;
     this.liboqsVersion = runtime.liboqsVersion;
+    this.moduleVariant = glueVariantOf(runtime.glue);
   }
 
   kem(name: KemAlgorithm): MlKem {

@@ -54,10 +54,10 @@ export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool>
   }
   const idleTimeout = readIdleTimeout(options.idleTimeout);
 
-  const [module, platform] = await Promise.all([
-    compilePqcModule({ module: options.module, wasmBytes: options.wasmBytes, wasmUrl: options.wasmUrl }),
-    createPlatform(options.workerUrl),
-  ]);
+  // Whatever is not a pool option says where the module comes from, as for loadPqc().
+  const { size: _size, maxQueue: _maxQueue, idleTimeout: _idle, signal: _signal, workerUrl, logger: _logger, ...loadOptions } =
+    options;
+  const [module, platform] = await Promise.all([compilePqcModule(loadOptions), createPlatform(workerUrl)]);
   const size = requireInteger(options.size ?? platform.defaultSize, 'size', 1);
   const maxQueue =
     options.maxQueue === Infinity ? Infinity : requireInteger(options.maxQueue ?? DEFAULT_QUEUE_PER_WORKER * size, 'maxQueue', 0);

@@ -5,6 +5,7 @@
  */
 import type { Encapsulation, KemAlgorithm, KeyPair, SignatureAlgorithm } from '../core/types.js';
 import type { SerializedError } from './error-transport.js';
+import type { PackedResults } from './packing.js';
 
 /** One signature to check in a verify request. */
 export interface VerifyItem {
@@ -77,9 +78,13 @@ export type ResultOf<K extends OperationKind> = OperationMap[K]['result'];
 /** Any request a worker accepts. */
 export type WorkerRequest = RequestOf<OperationKind>;
 
-/** A worker's answer to one request. */
+/**
+ * A worker's answer to one request: verify results as they are, byte-array results packed into
+ * one transferred buffer, or the first error with the index of the item that raised it.
+ */
 export type WorkerResponse =
-  | { ok: true; results: ResultOf<OperationKind>[] }
+  | { ok: true; results: boolean[] }
+  | { ok: true; packed: PackedResults }
   | { ok: false; error: SerializedError; index: number };
 
 /** A worker's answer to `init`. */
@@ -91,7 +96,7 @@ export type WorkerInitReply =
 export interface WorkerApi {
   /** Instantiates `module` in the worker; must finish before the first `run`. */
   init(module: WebAssembly.Module): Promise<WorkerInitReply>;
-  /** Runs every item of `request` and returns their results as transferred buffers. */
+  /** Runs every item of `request` and returns their results in one transferred buffer. */
   run(request: WorkerRequest): WorkerResponse;
 }
 

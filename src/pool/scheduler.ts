@@ -12,6 +12,7 @@ import type { Remote } from 'comlink';
 import { InvalidArgumentError } from '../errors.js';
 import { wipeAll } from './bytes.js';
 import { deserializeError } from './error-transport.js';
+import { unpackResults, wipePacked } from './packing.js';
 import { AbortError, CloseTimeoutError, PoolClosedError, QueueFullError, WorkerTerminatedError } from './errors.js';
 import type { Platform, WorkerHandle } from './platform.js';
 import { itemCount } from './protocol.js';
@@ -331,19 +332,19 @@ export class Scheduler {
   private onResponse(worker: PoolWorker, task: Task, response: WorkerResponse): void {
     if (worker.task !== task) {
       // The worker was declared gone and the call already rejected.
-      if (response.ok) wipeAll(response.results);
+      if (response.ok && 'packed' in response) wipePacked(response.packed);
       return;
     }
     this.assignNext(worker);
 
     const { call } = task;
     if (call.settled) {
-      if (response.ok) wipeAll(response.results);
+      if (response.ok && 'packed' in response) wipePacked(response.packed);
     } else if (!response.ok) {
       const suffix = call.isBatch ? ` (item ${task.offset + response.index} of the batch)` : '';
       this.failCall(call, deserializeError(response.error, suffix));
     } else {
-      call.chunkResults[task.chunk] = response.results;
+      call.chunkResults[task.chunk] = 'packed' in response ? unpackResults(response.packed) : response.results;
       call.remaining--;
       if (call.remaining === 0) this.completeCall(call);
     }
@@ -371,7 +372,8 @@ export class Scheduler {
     call.settled = true;
     this.calls.delete(call);
     call.removeAbortListener?.();
-    call.resolve(call.chunkResults.flat());
+    const [first] = call.chunkResults;
+    call.resolve(call.chunkResults.length === 1 && first !== undefined ? first : call.chunkResults.flat());
   }
 
   private failCall(call: Call, error: Error): void {

@@ -3,16 +3,18 @@
  * module the pool compiled, and a `run` method that executes a request's items in order.
  *
  * The worker owns the copies of inputs that structured clone gave it, so after each request it
- * zeroes the secret ones (seeds, randomness, secret keys). Results leave the worker as
- * transferred buffers, which detaches them here, so no copy of a result stays in the worker.
- * The core itself clears its WebAssembly I/O area and stack after every operation.
+ * zeroes the secret ones (seeds, randomness, secret keys). Results are copied into one buffer
+ * that is transferred, which detaches it here, and the per-result copies are zeroed, so no
+ * result bytes stay in the worker. The core itself clears its WebAssembly I/O area and stack
+ * after every operation.
  */
 import { transfer } from 'comlink';
 import { loadPqc } from '../core/pqc.js';
 import type { PqcInstance } from '../core/pqc.js';
 import { InternalError } from '../errors.js';
-import { forEachBytes, wipeAll } from './bytes.js';
+import { wipeAll } from './bytes.js';
 import { serializeError } from './error-transport.js';
+import { packResults } from './packing.js';
 import type {
   OperationKind,
   ResultOf,
@@ -80,15 +82,6 @@ function wipeSecretInputs(request: WorkerRequest): void {
   if ('secretKey' in request) wipe(request.secretKey);
 }
 
-/** Returns the buffers behind the byte arrays in `results`, each listed once. */
-function transferList(results: readonly AnyResult[]): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>();
-  forEachBytes(results, (bytes) => {
-    if (bytes.buffer instanceof ArrayBuffer) buffers.add(bytes.buffer);
-  });
-  return [...buffers];
-}
-
 /** Creates the API a worker exposes to the pool. */
 export function createWorkerApi(): WorkerApi {
   let pqc: PqcInstance | undefined;
@@ -110,8 +103,11 @@ export function createWorkerApi(): WorkerApi {
           throw new InternalError('the pool sent a request to a worker before its init finished');
         }
         execute(pqc, request, results);
-        const response: WorkerResponse = { ok: true, results };
-        return transfer(response, transferList(results));
+        if (request.kind === 'signature-verify') {
+          return { ok: true, results: results as boolean[] };
+        }
+        const { packed, transfer: buffers } = packResults(results);
+        return transfer({ ok: true, packed }, buffers);
       } catch (error) {
         // The caller discards a failed request's results, and some of them are secret.
         wipeAll(results);
