@@ -3,28 +3,109 @@
  *
  * - batch throughput: ML-KEM-768 keygenBatch and ML-DSA-65 signBatch through a pool of 2
  *   workers, against the in-thread rate of the same operation (target: at least 1.8 times);
- * - added latency: one pooled call against one in-thread call, measured with tinybench
- *   (target: at most 50 µs at the median; p99 is reported).
+ * - added latency: one pooled call against one in-thread call (target: at most 50 µs at the
+ *   median; p99 is reported).
  *
- * Run `npm run build` first (the pool starts dist/pool-worker.js), then
- * `npx tsx bench/pool-overhead.ts [--json]`. Numbers depend on the load of the machine.
+ * Two baselines measured in the same run show what the machine itself allows: the speedup of
+ * two bare worker threads running in-thread keygen loops side by side (the ceiling for any
+ * pool of 2), and the round trip of a one-byte message to a bare worker thread (the floor of
+ * any pooled call). On a shared machine all four numbers move together, so compare each pool
+ * number with its baseline. In-thread and pooled samples alternate, so that load changes hit
+ * both alike; tinybench's sequential task runs were too sensitive to that on a shared VM.
+ *
+ * Run `npm run build` first (the pool starts dist/pool-worker.js and the thread baseline loads
+ * dist/index.js), then `npx tsx bench/pool-overhead.ts [--json]`.
  */
 import { availableParallelism, cpus } from 'node:os';
-import { Bench } from 'tinybench';
+import { Worker } from 'node:worker_threads';
 import { loadPqc } from '../src/index.js';
 import { createPqcPool } from '../src/pool/index.js';
 
 const WORKERS = 2;
-/** Wall-clock time each throughput measurement runs for, in ms. */
-const THROUGHPUT_DURATION_MS = 3000;
+/** Rounds of each throughput comparison; the report gives the median round. */
+const ROUNDS = 5;
+/** Wall-clock time of each side of one throughput round, in ms. */
+const ROUND_MS = 1000;
 const KEYGEN_BATCH = 1000;
 const SIGN_BATCH = 200;
 /** Length of each signed message, in bytes. */
 const MESSAGE_LENGTH = 64;
+/** Latency samples per operation, after as many warm-up samples. */
+const LATENCY_SAMPLES = 4000;
+/** Key generations each bare thread runs in the parallel baseline. */
+const BASELINE_KEYGENS = 1000;
 
-/** Runs `step` (which completes `items` operations) repeatedly for `durationMs`; returns operations per second. */
+const DIST_INDEX = new URL('../dist/index.js', import.meta.url).href;
+
+/** Code of a bare worker thread: answers 'keygen' with the ms its loop took, echoes anything else. */
+const BARE_WORKER = `
+  const { parentPort } = require('node:worker_threads');
+  import(${JSON.stringify(DIST_INDEX)}).then(async ({ loadPqc }) => {
+    const kem = (await loadPqc()).kem('ML-KEM-768');
+    for (let i = 0; i < 200; i++) kem.keygen();
+    parentPort.on('message', (message) => {
+      if (message !== 'keygen') return parentPort.postMessage(message);
+      const start = performance.now();
+      for (let i = 0; i < ${BASELINE_KEYGENS}; i++) kem.keygen();
+      parentPort.postMessage(performance.now() - start);
+    });
+    parentPort.postMessage('ready');
+  });
+`;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function percentile(values: readonly number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
+}
+
+function request(worker: Worker, message: unknown): Promise<unknown> {
+  return new Promise((resolve) => {
+    worker.once('message', resolve);
+    worker.postMessage(message);
+  });
+}
+
+async function startBareWorkers(count: number): Promise<Worker[]> {
+  const workers = Array.from({ length: count }, () => new Worker(BARE_WORKER, { eval: true }));
+  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('message', resolve))));
+  return workers;
+}
+
+/** Speedup of two bare threads over one, each running the same keygen loop. */
+async function measureParallelCeiling(): Promise<number> {
+  const workers = await startBareWorkers(WORKERS);
+  const ratios: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const alone = (await request(workers[0]!, 'keygen')) as number;
+    const start = performance.now();
+    await Promise.all(workers.map((worker) => request(worker, 'keygen')));
+    const together = performance.now() - start;
+    ratios.push((WORKERS * alone) / together);
+  }
+  await Promise.all(workers.map((worker) => worker.terminate()));
+  return median(ratios);
+}
+
+/** Round trip of a one-byte message to a bare worker thread, in µs. */
+async function measureBareRoundTrip(): Promise<{ p50Us: number; p99Us: number }> {
+  const [worker] = await startBareWorkers(1);
+  const samples: number[] = [];
+  for (let i = 0; i < 2 * LATENCY_SAMPLES; i++) {
+    const start = performance.now();
+    await request(worker!, 1);
+    if (i >= LATENCY_SAMPLES) samples.push((performance.now() - start) * 1000);
+  }
+  await worker!.terminate();
+  return { p50Us: percentile(samples, 0.5), p99Us: percentile(samples, 0.99) };
+}
+
+/** Operations per second of `step`, which completes `items` operations, over `durationMs`. */
 async function rate(step: () => unknown, items: number, durationMs: number): Promise<number> {
-  await step();
   const start = performance.now();
   let done = 0;
   while (performance.now() - start < durationMs) {
@@ -34,63 +115,94 @@ async function rate(step: () => unknown, items: number, durationMs: number): Pro
   return done / ((performance.now() - start) / 1000);
 }
 
+/** Median over rounds of in-thread and pooled rates, measured alternately. */
+async function compareRates(
+  inThread: () => unknown,
+  pooled: () => Promise<unknown>,
+  batch: number,
+): Promise<{ inThreadPerSecond: number; poolPerSecond: number; speedup: number }> {
+  await pooled();
+  const inThreadRates: number[] = [];
+  const poolRates: number[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const single = await rate(inThread, 1, ROUND_MS);
+    const batched = await rate(pooled, batch, ROUND_MS);
+    inThreadRates.push(single);
+    poolRates.push(batched);
+    ratios.push(batched / single);
+  }
+  return { inThreadPerSecond: median(inThreadRates), poolPerSecond: median(poolRates), speedup: median(ratios) };
+}
+
+interface LatencyRow {
+  inThreadP50Us: number;
+  inThreadP99Us: number;
+  poolP50Us: number;
+  poolP99Us: number;
+  /** Pooled median minus in-thread median. */
+  addedP50Us: number;
+  /** Pooled p99 minus in-thread p99. */
+  addedP99Us: number;
+}
+
+/** Latency of one call in-thread and through the pool, sampled alternately. */
+async function compareLatency(inThread: () => unknown, pooled: () => Promise<unknown>): Promise<LatencyRow> {
+  const single: number[] = [];
+  const viaPool: number[] = [];
+  for (let i = 0; i < 2 * LATENCY_SAMPLES; i++) {
+    let start = performance.now();
+    inThread();
+    const singleUs = (performance.now() - start) * 1000;
+    start = performance.now();
+    await pooled();
+    const poolUs = (performance.now() - start) * 1000;
+    if (i >= LATENCY_SAMPLES) {
+      single.push(singleUs);
+      viaPool.push(poolUs);
+    }
+  }
+  const row = {
+    inThreadP50Us: percentile(single, 0.5),
+    inThreadP99Us: percentile(single, 0.99),
+    poolP50Us: percentile(viaPool, 0.5),
+    poolP99Us: percentile(viaPool, 0.99),
+  };
+  return { ...row, addedP50Us: row.poolP50Us - row.inThreadP50Us, addedP99Us: row.poolP99Us - row.inThreadP99Us };
+}
+
 const pqc = await loadPqc();
-const pool = await createPqcPool({ size: WORKERS });
 const kem = pqc.kem('ML-KEM-768');
 const scheme = pqc.signature('ML-DSA-65');
-const pooledKem = pool.kem('ML-KEM-768');
-const pooledScheme = pool.signature('ML-DSA-65');
 const { secretKey: signingKey } = scheme.keygen();
 const { publicKey: encapsulationKey } = kem.keygen();
-const messages = Array.from({ length: SIGN_BATCH }, (_, i) =>
-  new Uint8Array(MESSAGE_LENGTH).fill(i),
-);
+const messages = Array.from({ length: SIGN_BATCH }, (_, i) => new Uint8Array(MESSAGE_LENGTH).fill(i));
 
+const parallelCeiling = await measureParallelCeiling();
+const bareRoundTrip = await measureBareRoundTrip();
+
+const pool = await createPqcPool({ size: WORKERS });
+const pooledKem = pool.kem('ML-KEM-768');
+const pooledScheme = pool.signature('ML-DSA-65');
 const throughput = {
-  keygenInThread: await rate(() => kem.keygen(), 1, THROUGHPUT_DURATION_MS),
-  keygenPool: await rate(
-    () => pooledKem.keygenBatch(KEYGEN_BATCH),
-    KEYGEN_BATCH,
-    THROUGHPUT_DURATION_MS,
-  ),
-  signInThread: await rate(() => scheme.sign(messages[0]!, signingKey), 1, THROUGHPUT_DURATION_MS),
-  signPool: await rate(
+  'ML-KEM-768 keygen': await compareRates(() => kem.keygen(), () => pooledKem.keygenBatch(KEYGEN_BATCH), KEYGEN_BATCH),
+  'ML-DSA-65 sign': await compareRates(
+    () => scheme.sign(messages[0]!, signingKey),
     () => pooledScheme.signBatch(messages, signingKey),
     SIGN_BATCH,
-    THROUGHPUT_DURATION_MS,
   ),
 };
-
-const bench = new Bench({ time: 2000, warmupTime: 300 });
-bench
-  .add('in-thread ML-KEM-768 encapsulate', () => {
-    kem.encapsulate(encapsulationKey);
-  })
-  .add('pool ML-KEM-768 encapsulate', async () => {
-    await pooledKem.encapsulate(encapsulationKey);
-  })
-  .add('in-thread ML-DSA-65 sign', () => {
-    scheme.sign(messages[0]!, signingKey);
-  })
-  .add('pool ML-DSA-65 sign', async () => {
-    await pooledScheme.sign(messages[0]!, signingKey);
-  });
-await bench.run();
+const latency = {
+  'ML-KEM-768 encapsulate': await compareLatency(
+    () => kem.encapsulate(encapsulationKey),
+    () => pooledKem.encapsulate(encapsulationKey),
+  ),
+  'ML-DSA-65 sign': await compareLatency(
+    () => scheme.sign(messages[0]!, signingKey),
+    () => pooledScheme.sign(messages[0]!, signingKey),
+  ),
+};
 await pool.close();
-
-const latency = Object.fromEntries(
-  bench.tasks.map((task) => {
-    const result = task.result as { latency?: { p50: number; p99: number } };
-    return [
-      task.name,
-      { p50Us: (result.latency?.p50 ?? NaN) * 1000, p99Us: (result.latency?.p99 ?? NaN) * 1000 },
-    ];
-  }),
-);
-const added = (operation: string): { p50Us: number; p99Us: number } => ({
-  p50Us: latency[`pool ${operation}`]!.p50Us - latency[`in-thread ${operation}`]!.p50Us,
-  p99Us: latency[`pool ${operation}`]!.p99Us - latency[`in-thread ${operation}`]!.p99Us,
-});
 
 const report = {
   machine: {
@@ -99,43 +211,29 @@ const report = {
     node: process.version,
   },
   workers: WORKERS,
-  throughput: {
-    'ML-KEM-768 keygen': {
-      inThreadPerSecond: throughput.keygenInThread,
-      poolBatchPerSecond: throughput.keygenPool,
-      speedup: throughput.keygenPool / throughput.keygenInThread,
-    },
-    'ML-DSA-65 sign': {
-      inThreadPerSecond: throughput.signInThread,
-      poolBatchPerSecond: throughput.signPool,
-      speedup: throughput.signPool / throughput.signInThread,
-    },
-  },
+  baselines: { parallelCeiling, bareRoundTrip },
+  throughput,
   latency,
-  addedLatency: {
-    'ML-KEM-768 encapsulate': added('ML-KEM-768 encapsulate'),
-    'ML-DSA-65 sign': added('ML-DSA-65 sign'),
-  },
 };
 
 if (process.argv.includes('--json')) {
   console.log(JSON.stringify(report, null, 2));
 } else {
-  console.log(
-    `${report.machine.cpu}, ${report.machine.availableParallelism} logical CPUs, Node ${report.machine.node}`,
-  );
-  for (const [name, row] of Object.entries(report.throughput)) {
+  const { machine } = report;
+  const us = (value: number): string => `${value.toFixed(1)} µs`;
+  console.log(`${machine.cpu}, ${machine.availableParallelism} logical CPUs, Node ${machine.node}`);
+  console.log(`2 bare threads over 1 (ceiling of a pool of ${WORKERS}): ${parallelCeiling.toFixed(2)}x`);
+  console.log(`bare worker round trip: p50 ${us(bareRoundTrip.p50Us)}, p99 ${us(bareRoundTrip.p99Us)}`);
+  for (const [name, row] of Object.entries(throughput)) {
     console.log(
-      `${name}: in-thread ${row.inThreadPerSecond.toFixed(0)}/s, pool of ${WORKERS} (batches) ` +
-        `${row.poolBatchPerSecond.toFixed(0)}/s, ${row.speedup.toFixed(2)}x`,
+      `${name}: in-thread ${row.inThreadPerSecond.toFixed(0)}/s, pool of ${WORKERS} in batches ` +
+        `${row.poolPerSecond.toFixed(0)}/s, ${row.speedup.toFixed(2)}x`,
     );
   }
   for (const [name, row] of Object.entries(latency)) {
-    console.log(`${name}: p50 ${row.p50Us.toFixed(1)} µs, p99 ${row.p99Us.toFixed(1)} µs`);
-  }
-  for (const [name, row] of Object.entries(report.addedLatency)) {
     console.log(
-      `added by the pool, ${name}: p50 ${row.p50Us.toFixed(1)} µs, p99 ${row.p99Us.toFixed(1)} µs`,
+      `${name}: in-thread p50 ${us(row.inThreadP50Us)} p99 ${us(row.inThreadP99Us)}; pool p50 ` +
+        `${us(row.poolP50Us)} p99 ${us(row.poolP99Us)}; added p50 ${us(row.addedP50Us)} p99 ${us(row.addedP99Us)}`,
     );
   }
 }
