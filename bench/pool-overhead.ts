@@ -6,12 +6,13 @@
  * - added latency: one pooled call against one in-thread call (target: at most 50 µs at the
  *   median; p99 is reported).
  *
- * Two baselines measured in the same run show what the machine itself allows: the speedup of
- * two bare worker threads running in-thread keygen loops side by side (the ceiling for any
- * pool of 2), and the round trip of a one-byte message to a bare worker thread (the floor of
- * any pooled call). On a shared machine all four numbers move together, so compare each pool
- * number with its baseline. In-thread and pooled samples alternate, so that load changes hit
- * both alike; tinybench's sequential task runs were too sensitive to that on a shared VM.
+ * Two baselines measured in the same run show what the machine itself allows. The first is the
+ * speedup of two bare worker threads running in-thread keygen loops side by side, the ceiling
+ * for any pool of 2. The second is the round trip of a one-byte message to a bare worker
+ * thread, the floor of any pooled call. On a shared machine all these numbers move together,
+ * so compare each pool number with its baseline. In-thread and pooled samples alternate, so
+ * that load changes hit both alike, because tinybench's one-task-after-another runs were too
+ * sensitive to them on a shared VM.
  *
  * Run `npm run build` first (the pool starts dist/pool-worker.js and the thread baseline loads
  * dist/index.js), then `npx tsx bench/pool-overhead.ts [--json]`.
@@ -37,7 +38,7 @@ const BASELINE_KEYGENS = 1000;
 
 const DIST_INDEX = new URL('../dist/index.js', import.meta.url).href;
 
-/** Code of a bare worker thread: answers 'keygen' with the ms its loop took, echoes anything else. */
+/** Code of a bare worker thread: replies to 'keygen' with its loop time in ms, echoes the rest. */
 const BARE_WORKER = `
   const { parentPort } = require('node:worker_threads');
   import(${JSON.stringify(DIST_INDEX)}).then(async ({ loadPqc }) => {
@@ -72,7 +73,9 @@ function request(worker: Worker, message: unknown): Promise<unknown> {
 
 async function startBareWorkers(count: number): Promise<Worker[]> {
   const workers = Array.from({ length: count }, () => new Worker(BARE_WORKER, { eval: true }));
-  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('message', resolve))));
+  await Promise.all(
+    workers.map((worker) => new Promise((resolve) => worker.once('message', resolve))),
+  );
   return workers;
 }
 
@@ -132,7 +135,11 @@ async function compareRates(
     poolRates.push(batched);
     ratios.push(batched / single);
   }
-  return { inThreadPerSecond: median(inThreadRates), poolPerSecond: median(poolRates), speedup: median(ratios) };
+  return {
+    inThreadPerSecond: median(inThreadRates),
+    poolPerSecond: median(poolRates),
+    speedup: median(ratios),
+  };
 }
 
 interface LatencyRow {
@@ -147,7 +154,10 @@ interface LatencyRow {
 }
 
 /** Latency of one call in-thread and through the pool, sampled alternately. */
-async function compareLatency(inThread: () => unknown, pooled: () => Promise<unknown>): Promise<LatencyRow> {
+async function compareLatency(
+  inThread: () => unknown,
+  pooled: () => Promise<unknown>,
+): Promise<LatencyRow> {
   const single: number[] = [];
   const viaPool: number[] = [];
   for (let i = 0; i < 2 * LATENCY_SAMPLES; i++) {
@@ -168,7 +178,11 @@ async function compareLatency(inThread: () => unknown, pooled: () => Promise<unk
     poolP50Us: percentile(viaPool, 0.5),
     poolP99Us: percentile(viaPool, 0.99),
   };
-  return { ...row, addedP50Us: row.poolP50Us - row.inThreadP50Us, addedP99Us: row.poolP99Us - row.inThreadP99Us };
+  return {
+    ...row,
+    addedP50Us: row.poolP50Us - row.inThreadP50Us,
+    addedP99Us: row.poolP99Us - row.inThreadP99Us,
+  };
 }
 
 const pqc = await loadPqc();
@@ -176,7 +190,9 @@ const kem = pqc.kem('ML-KEM-768');
 const scheme = pqc.signature('ML-DSA-65');
 const { secretKey: signingKey } = scheme.keygen();
 const { publicKey: encapsulationKey } = kem.keygen();
-const messages = Array.from({ length: SIGN_BATCH }, (_, i) => new Uint8Array(MESSAGE_LENGTH).fill(i));
+const messages = Array.from({ length: SIGN_BATCH }, (_, i) =>
+  new Uint8Array(MESSAGE_LENGTH).fill(i),
+);
 
 const parallelCeiling = await measureParallelCeiling();
 const bareRoundTrip = await measureBareRoundTrip();
@@ -185,7 +201,11 @@ const pool = await createPqcPool({ size: WORKERS });
 const pooledKem = pool.kem('ML-KEM-768');
 const pooledScheme = pool.signature('ML-DSA-65');
 const throughput = {
-  'ML-KEM-768 keygen': await compareRates(() => kem.keygen(), () => pooledKem.keygenBatch(KEYGEN_BATCH), KEYGEN_BATCH),
+  'ML-KEM-768 keygen': await compareRates(
+    () => kem.keygen(),
+    () => pooledKem.keygenBatch(KEYGEN_BATCH),
+    KEYGEN_BATCH,
+  ),
   'ML-DSA-65 sign': await compareRates(
     () => scheme.sign(messages[0]!, signingKey),
     () => pooledScheme.signBatch(messages, signingKey),
@@ -222,8 +242,12 @@ if (process.argv.includes('--json')) {
   const { machine } = report;
   const us = (value: number): string => `${value.toFixed(1)} µs`;
   console.log(`${machine.cpu}, ${machine.availableParallelism} logical CPUs, Node ${machine.node}`);
-  console.log(`2 bare threads over 1 (ceiling of a pool of ${WORKERS}): ${parallelCeiling.toFixed(2)}x`);
-  console.log(`bare worker round trip: p50 ${us(bareRoundTrip.p50Us)}, p99 ${us(bareRoundTrip.p99Us)}`);
+  console.log(
+    `2 bare threads over 1 (ceiling of a pool of ${WORKERS}): ${parallelCeiling.toFixed(2)}x`,
+  );
+  console.log(
+    `bare worker round trip: p50 ${us(bareRoundTrip.p50Us)}, p99 ${us(bareRoundTrip.p99Us)}`,
+  );
   for (const [name, row] of Object.entries(throughput)) {
     console.log(
       `${name}: in-thread ${row.inThreadPerSecond.toFixed(0)}/s, pool of ${WORKERS} in batches ` +
@@ -233,7 +257,8 @@ if (process.argv.includes('--json')) {
   for (const [name, row] of Object.entries(latency)) {
     console.log(
       `${name}: in-thread p50 ${us(row.inThreadP50Us)} p99 ${us(row.inThreadP99Us)}; pool p50 ` +
-        `${us(row.poolP50Us)} p99 ${us(row.poolP99Us)}; added p50 ${us(row.addedP50Us)} p99 ${us(row.addedP99Us)}`,
+        `${us(row.poolP50Us)} p99 ${us(row.poolP99Us)}; ` +
+        `added p50 ${us(row.addedP50Us)} p99 ${us(row.addedP99Us)}`,
     );
   }
 }

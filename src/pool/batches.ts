@@ -30,18 +30,28 @@ export function readCallOptions(
   const fields = requireOptions(options, method);
   const { signal, transfer } = fields;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError(`${operation}: signal must be an AbortSignal, got ${typeof signal}`);
+    throw new InvalidArgumentError(
+      `${operation}: signal must be an AbortSignal, got ${typeof signal}`,
+    );
   }
   if (transfer !== undefined && typeof transfer !== 'boolean') {
-    throw new InvalidArgumentError(`${operation}: transfer must be a boolean, got ${typeof transfer}`);
+    throw new InvalidArgumentError(
+      `${operation}: transfer must be a boolean, got ${typeof transfer}`,
+    );
   }
   return { ...fields, signal, transfer: transfer === true };
 }
 
 /** Throws unless `value` is an array; `parameter` names it in the message. */
-export function requireArray<T>(value: readonly T[] | unknown, parameter: string, operation: string): readonly T[] {
+export function requireArray<T>(
+  value: readonly T[] | unknown,
+  parameter: string,
+  operation: string,
+): readonly T[] {
   if (!Array.isArray(value)) {
-    throw new InvalidArgumentError(`${operation}: ${parameter} must be an array, got ${typeof value}`);
+    throw new InvalidArgumentError(
+      `${operation}: ${parameter} must be an array, got ${typeof value}`,
+    );
   }
   return value as readonly T[];
 }
@@ -68,7 +78,9 @@ export function requireParallel<T>(
 /** Throws unless `count` is a non-negative safe integer. */
 export function requireCount(count: number, operation: string): number {
   if (!Number.isSafeInteger(count) || count < 0) {
-    throw new InvalidArgumentError(`${operation}: count must be a non-negative integer, got ${String(count)}`);
+    throw new InvalidArgumentError(
+      `${operation}: count must be a non-negative integer, got ${String(count)}`,
+    );
   }
   return count;
 }
@@ -86,10 +98,13 @@ export function splitRanges(length: number, parts: number): Array<[start: number
 /**
  * Returns, per task, the input buffers to transfer. Nothing is transferred unless `enabled`.
  * A buffer is transferred only when one Uint8Array covers all of it and no other task or
- * input of the call uses it; otherwise transferring would hand over unrelated bytes or
+ * input of the call uses it. Otherwise transferring would hand over unrelated bytes, or
  * detach a buffer that a later task still has to send.
  */
-export function planTransfers(enabled: boolean, taskInputs: readonly (readonly unknown[])[]): ArrayBuffer[][] {
+export function planTransfers(
+  enabled: boolean,
+  taskInputs: readonly (readonly unknown[])[],
+): ArrayBuffer[][] {
   if (!enabled) {
     return taskInputs.map(() => []);
   }
@@ -164,7 +179,10 @@ export function keygenTasks<K extends 'kem-keygen' | 'signature-keygen'>(
     if (count === 0) {
       return [];
     }
-    return splitRanges(count, parts).map(([start, end]) => ({ request: makeRequest(end - start), transfer: [] }));
+    return splitRanges(count, parts).map(([start, end]) => ({
+      request: makeRequest(end - start),
+      transfer: [],
+    }));
   }
 
   const seeds = requireArray<Uint8Array>(countOrSeeds, 'seeds', operation);

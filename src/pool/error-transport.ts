@@ -1,8 +1,8 @@
 /**
  * Carries errors from a worker to the main thread. Structured clone and comlink both keep only
- * an error's message and name, so the worker sends a plain description instead and the main
- * thread rebuilds an instance of the same SDK class, with the same `code`, `name`, `message`
- * and primitive fields (such as `expected` and `actual` of an InvalidLengthError).
+ * an error's message and name, so the worker sends a plain description instead. The main
+ * thread rebuilds an instance of the same SDK class from it, with the same `code`, `name`,
+ * `message` and primitive fields (such as `expected` and `actual` of an InvalidLengthError).
  *
  * Only string, number and boolean fields cross, so no byte array attached to an error can
  * carry key material to the other thread.
@@ -26,7 +26,7 @@ export interface SerializedError {
   cause?: SerializedError;
 }
 
-/** How deep a chain of causes is followed. */
+/** Maximum number of nested causes that are carried. */
 const MAX_CAUSE_DEPTH = 4;
 const RESERVED_FIELDS = new Set(['name', 'message', 'code', 'stack', 'cause']);
 
@@ -59,7 +59,8 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
 
   const fields: Record<string, string | number | boolean> = {};
   for (const [key, value] of Object.entries(error)) {
-    const primitive = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+    const primitive =
+      typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
     if (primitive && !RESERVED_FIELDS.has(key)) {
       fields[key] = value;
     }
@@ -76,18 +77,19 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
 
 /**
  * Rebuilds an error described by {@link serializeError}. SDK errors become instances of their
- * own class (or of PqcError when the class is unknown here but a code was sent); built-in
- * errors become their built-in class; anything else becomes an Error with the sent name.
+ * own class, or of PqcError when the class is unknown here but a code was sent. Built-in
+ * errors become their built-in class, and anything else becomes an Error with the sent name.
  */
 export function deserializeError(serialized: SerializedError, messageSuffix = ''): Error {
   const message = serialized.message + messageSuffix;
-  const options = serialized.cause === undefined ? undefined : { cause: deserializeError(serialized.cause) };
+  const options =
+    serialized.cause === undefined ? undefined : { cause: deserializeError(serialized.cause) };
 
   let error: Error;
   const sdkClass = SDK_ERROR_CLASSES.get(serialized.name);
   if (sdkClass !== undefined || serialized.code !== undefined) {
     // The subclasses' constructors take different arguments, so build the base class and give
-    // the instance the right prototype; instanceof, name, code and message then all match.
+    // the instance the right prototype. instanceof, name, code and message then all match.
     error = new PqcError((serialized.code ?? 'ERR_INTERNAL') as PqcErrorCode, message, options);
     Object.setPrototypeOf(error, (sdkClass ?? PqcError).prototype);
   } else {

@@ -2,7 +2,7 @@
 import { PqcError } from '../errors.js';
 import type { PqcErrorOptions } from '../errors.js';
 
-/** The queue already holds `maxQueue` calls waiting for a worker. */
+/** The queue already contains `maxQueue` tasks waiting for a worker. */
 export class QueueFullError extends PqcError {
   /** The pool's `maxQueue` option. */
   readonly maxQueue: number;

@@ -1,6 +1,6 @@
 /**
  * Worker pool: the SDK's operations run in worker threads (Node's worker_threads, or Web
- * Workers in browsers), so signing and key generation never block the calling thread.
+ * Workers in browsers), so the calling thread only sends inputs and receives results.
  *
  * ```ts
  * const pool = await createPqcPool({ size: 4 });
@@ -26,7 +26,9 @@ const DEFAULT_QUEUE_PER_WORKER = 1024;
 
 function requireInteger(value: number, name: string, minimum: number): number {
   if (!Number.isSafeInteger(value) || value < minimum) {
-    throw new InvalidArgumentError(`createPqcPool: ${name} must be an integer >= ${minimum}, got ${String(value)}`);
+    throw new InvalidArgumentError(
+      `createPqcPool: ${name} must be an integer >= ${minimum}, got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -37,7 +39,8 @@ function readIdleTimeout(value: number | undefined): number {
   }
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
     throw new InvalidArgumentError(
-      `createPqcPool: idleTimeout must be a non-negative number of ms (0 keeps workers), got ${String(value)}`,
+      `createPqcPool: idleTimeout must be a non-negative number of ms (0 keeps workers), ` +
+        `got ${String(value)}`,
     );
   }
   return value;
@@ -54,13 +57,25 @@ export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool>
   }
   const idleTimeout = readIdleTimeout(options.idleTimeout);
 
-  // Whatever is not a pool option says where the module comes from, as for loadPqc().
-  const { size: _size, maxQueue: _maxQueue, idleTimeout: _idle, signal: _signal, workerUrl, logger: _logger, ...loadOptions } =
-    options;
-  const [module, platform] = await Promise.all([compilePqcModule(loadOptions), createPlatform(workerUrl)]);
+  // Every option that is not a pool option names the module's source, as for loadPqc().
+  const {
+    size: _size,
+    maxQueue: _maxQueue,
+    idleTimeout: _idle,
+    signal: _signal,
+    workerUrl,
+    logger: _logger,
+    ...loadOptions
+  } = options;
+  const [module, platform] = await Promise.all([
+    compilePqcModule(loadOptions),
+    createPlatform(workerUrl),
+  ]);
   const size = requireInteger(options.size ?? platform.defaultSize, 'size', 1);
   const maxQueue =
-    options.maxQueue === Infinity ? Infinity : requireInteger(options.maxQueue ?? DEFAULT_QUEUE_PER_WORKER * size, 'maxQueue', 0);
+    options.maxQueue === Infinity
+      ? Infinity
+      : requireInteger(options.maxQueue ?? DEFAULT_QUEUE_PER_WORKER * size, 'maxQueue', 0);
 
   const scheduler = new Scheduler({
     size,
@@ -81,7 +96,13 @@ export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool>
 }
 
 export { PqcPool, DEFAULT_CLOSE_TIMEOUT } from './pool.js';
-export { AbortError, CloseTimeoutError, PoolClosedError, QueueFullError, WorkerTerminatedError } from './errors.js';
+export {
+  AbortError,
+  CloseTimeoutError,
+  PoolClosedError,
+  QueueFullError,
+  WorkerTerminatedError,
+} from './errors.js';
 export type {
   CallOptions,
   CloseOptions,

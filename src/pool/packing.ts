@@ -20,9 +20,13 @@ export interface PackedResults {
  * Packs `results`, which must all be byte arrays or all be objects with the same byte-array
  * fields, and zeroes the originals. Returns the packed form and the buffers to transfer.
  */
-export function packResults(results: readonly unknown[]): { packed: PackedResults; transfer: ArrayBuffer[] } {
+export function packResults(results: readonly unknown[]): {
+  packed: PackedResults;
+  transfer: ArrayBuffer[];
+} {
   const first = results[0];
-  const fields = first === undefined || first instanceof Uint8Array ? undefined : Object.keys(first as object);
+  const fields =
+    first === undefined || first instanceof Uint8Array ? undefined : Object.keys(first as object);
   const values: Uint8Array[] = [];
   for (const result of results) {
     if (fields === undefined) {
@@ -51,7 +55,10 @@ export function packResults(results: readonly unknown[]): { packed: PackedResult
   return { packed, transfer: [bytes.buffer, lengths.buffer] };
 }
 
-/** Rebuilds the results of {@link packResults}, each value in its own buffer, and zeroes the packed buffer. */
+/**
+ * Rebuilds the results of {@link packResults}, each value in a buffer of its own, and zeroes the
+ * packed buffer.
+ */
 export function unpackResults(packed: PackedResults): unknown[] {
   const bytes = new Uint8Array(packed.buffer);
   const { fields, lengths } = packed;

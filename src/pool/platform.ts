@@ -1,7 +1,7 @@
 /**
  * Starts worker threads: Node's worker_threads running dist/pool-worker.js, or module Web
  * Workers running pool-worker.js from the folder of the browser bundle. The rest of the pool
- * sees only {@link WorkerHandle}.
+ * uses only {@link WorkerHandle}.
  */
 import type { Endpoint } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -22,7 +22,7 @@ export interface WorkerHandle {
   setBusy(busy: boolean): void;
 }
 
-/** How the pool starts workers in the current runtime. */
+/** Worker factory of the current runtime. */
 export interface Platform {
   /** Default pool size: the number of logical processors available. */
   readonly defaultSize: number;
@@ -127,7 +127,8 @@ function createBrowserPlatform(workerUrl?: string | URL): Platform {
       };
 
       worker.addEventListener('error', (event: ErrorEvent | Event) => {
-        const detail = event instanceof ErrorEvent && event.message ? event.message : 'it failed to load';
+        const detail =
+          event instanceof ErrorEvent && event.message ? event.message : 'it failed to load';
         end(new Error(`the worker raised an uncaught error: ${detail}`));
       });
       worker.addEventListener('messageerror', () => {

@@ -76,7 +76,9 @@ export class PqcPool {
     const timeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
     if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
       return Promise.reject(
-        new InvalidArgumentError(`close: timeout must be a non-negative number of ms, got ${String(timeout)}`),
+        new InvalidArgumentError(
+          `close: timeout must be a non-negative number of ms, got ${String(timeout)}`,
+        ),
       );
     }
     return this.scheduler.close(timeout);
@@ -89,7 +91,8 @@ export class PqcPool {
    */
   terminate(): Promise<void> {
     return this.scheduler.stop(
-      (operation) => new WorkerTerminatedError(`${operation} failed: the worker pool was terminated`),
+      (operation) =>
+        new WorkerTerminatedError(`${operation} failed: the worker pool was terminated`),
     );
   }
 }

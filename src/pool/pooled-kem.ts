@@ -1,7 +1,18 @@
 /** ML-KEM (FIPS 203) run in the worker pool; see {@link PooledKem}. */
-import { KEM_PARAMETERS, ML_KEM_SEED_LENGTH, ML_KEM_SHARED_SECRET_LENGTH } from '../core/algorithms.js';
+import {
+  KEM_PARAMETERS,
+  ML_KEM_SEED_LENGTH,
+  ML_KEM_SHARED_SECRET_LENGTH,
+} from '../core/algorithms.js';
 import type { Encapsulation, KemAlgorithm, KeyPair } from '../core/types.js';
-import { buildTasks, keygenTasks, readCallOptions, requireArray, requireParallel, runSingle } from './batches.js';
+import {
+  buildTasks,
+  keygenTasks,
+  readCallOptions,
+  requireArray,
+  requireParallel,
+  runSingle,
+} from './batches.js';
 import type { Scheduler } from './scheduler.js';
 import type { CallOptions, EncapsulateBatchOptions, PooledKem } from './types.js';
 
@@ -53,10 +64,20 @@ export class PoolKem implements PooledKem {
       publicKeys: [publicKey],
       ...(randomness === undefined ? {} : { randomness: [randomness] }),
     };
-    return runSingle<'kem-encapsulate'>(this.scheduler, operation, request, [publicKey, randomness], checked);
+    return runSingle<'kem-encapsulate'>(
+      this.scheduler,
+      operation,
+      request,
+      [publicKey, randomness],
+      checked,
+    );
   }
 
-  async decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
+  async decapsulate(
+    ciphertext: Uint8Array,
+    secretKey: Uint8Array,
+    options?: CallOptions,
+  ): Promise<Uint8Array> {
     const operation = `${this.name} decapsulate`;
     const checked = readCallOptions(options, 'decapsulate', operation);
 
@@ -66,19 +87,34 @@ export class PoolKem implements PooledKem {
       ciphertexts: [ciphertext],
       secretKey,
     };
-    return runSingle<'kem-decapsulate'>(this.scheduler, operation, request, [ciphertext, secretKey], checked);
+    return runSingle<'kem-decapsulate'>(
+      this.scheduler,
+      operation,
+      request,
+      [ciphertext, secretKey],
+      checked,
+    );
   }
 
-  async keygenBatch(countOrSeeds: number | readonly Uint8Array[], options?: CallOptions): Promise<KeyPair[]> {
+  async keygenBatch(
+    countOrSeeds: number | readonly Uint8Array[],
+    options?: CallOptions,
+  ): Promise<KeyPair[]> {
     const operation = `${this.name} keygenBatch`;
     const checked = readCallOptions(options, 'keygenBatch', operation);
 
-    const tasks = keygenTasks<'kem-keygen'>(countOrSeeds, this.taskLimit, checked, operation, (count, seeds) => ({
-      kind: 'kem-keygen',
-      algorithm: this.name,
-      count,
-      ...(seeds === undefined ? {} : { seeds }),
-    }));
+    const tasks = keygenTasks<'kem-keygen'>(
+      countOrSeeds,
+      this.taskLimit,
+      checked,
+      operation,
+      (count, seeds) => ({
+        kind: 'kem-keygen',
+        algorithm: this.name,
+        count,
+        ...(seeds === undefined ? {} : { seeds }),
+      }),
+    );
     return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
   }
 
@@ -89,7 +125,12 @@ export class PoolKem implements PooledKem {
     const operation = `${this.name} encapsulateBatch`;
     const checked = readCallOptions(options, 'encapsulateBatch', operation);
     const keys = requireArray<Uint8Array>(publicKeys, 'publicKeys', operation);
-    const randomness = requireParallel<Uint8Array>(checked.randomness, 'randomness', keys.length, operation);
+    const randomness = requireParallel<Uint8Array>(
+      checked.randomness,
+      'randomness',
+      keys.length,
+      operation,
+    );
 
     const tasks = buildTasks<'kem-encapsulate', Uint8Array>(
       keys,

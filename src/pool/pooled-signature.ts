@@ -2,7 +2,14 @@
 import { ML_DSA_SEED_LENGTH, SIGNATURE_PARAMETERS } from '../core/algorithms.js';
 import type { KeyPair, SignatureAlgorithm } from '../core/types.js';
 import { InvalidArgumentError } from '../errors.js';
-import { buildTasks, keygenTasks, readCallOptions, requireArray, requireParallel, runSingle } from './batches.js';
+import {
+  buildTasks,
+  keygenTasks,
+  readCallOptions,
+  requireArray,
+  requireParallel,
+  runSingle,
+} from './batches.js';
 import type { VerifyItem } from './protocol.js';
 import type { Scheduler } from './scheduler.js';
 import type {
@@ -14,7 +21,10 @@ import type {
 } from './types.js';
 
 /** Copies the optional FIPS 204 fields of `options` that are set. */
-function signFields(options: Record<string, unknown>): { context?: Uint8Array; randomness?: Uint8Array } {
+function signFields(options: Record<string, unknown>): {
+  context?: Uint8Array;
+  randomness?: Uint8Array;
+} {
   const fields: { context?: Uint8Array; randomness?: Uint8Array } = {};
   if (options.context !== undefined) fields.context = options.context as Uint8Array;
   if (options.randomness !== undefined) fields.randomness = options.randomness as Uint8Array;
@@ -23,7 +33,9 @@ function signFields(options: Record<string, unknown>): { context?: Uint8Array; r
 
 function verifyFields(item: VerifyItem): VerifyItem {
   const { message, signature, publicKey, context } = item;
-  return context === undefined ? { message, signature, publicKey } : { message, signature, publicKey, context };
+  return context === undefined
+    ? { message, signature, publicKey }
+    : { message, signature, publicKey, context };
 }
 
 export class PoolSignatureScheme implements PooledSignatureScheme {
@@ -59,7 +71,11 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
     return runSingle<'signature-keygen'>(this.scheduler, operation, request, [seed], checked);
   }
 
-  async sign(message: Uint8Array, secretKey: Uint8Array, options?: PoolSignOptions): Promise<Uint8Array> {
+  async sign(
+    message: Uint8Array,
+    secretKey: Uint8Array,
+    options?: PoolSignOptions,
+  ): Promise<Uint8Array> {
     const operation = `${this.name} sign`;
     const checked = readCallOptions(options, 'sign', operation);
     const { context, randomness } = signFields(checked);
@@ -72,7 +88,13 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
       ...(context === undefined ? {} : { context }),
       ...(randomness === undefined ? {} : { randomness: [randomness] }),
     };
-    return runSingle<'signature-sign'>(this.scheduler, operation, request, [message, secretKey, context, randomness], checked);
+    return runSingle<'signature-sign'>(
+      this.scheduler,
+      operation,
+      request,
+      [message, secretKey, context, randomness],
+      checked,
+    );
   }
 
   async verify(
@@ -85,21 +107,41 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
     const checked = readCallOptions(options, 'verify', operation);
     const { context } = signFields(checked);
 
-    const item: VerifyItem = { message, signature, publicKey, ...(context === undefined ? {} : { context }) };
+    const item: VerifyItem = {
+      message,
+      signature,
+      publicKey,
+      ...(context === undefined ? {} : { context }),
+    };
     const request = { kind: 'signature-verify' as const, algorithm: this.name, items: [item] };
-    return runSingle<'signature-verify'>(this.scheduler, operation, request, [message, signature, publicKey, context], checked);
+    return runSingle<'signature-verify'>(
+      this.scheduler,
+      operation,
+      request,
+      [message, signature, publicKey, context],
+      checked,
+    );
   }
 
-  async keygenBatch(countOrSeeds: number | readonly Uint8Array[], options?: CallOptions): Promise<KeyPair[]> {
+  async keygenBatch(
+    countOrSeeds: number | readonly Uint8Array[],
+    options?: CallOptions,
+  ): Promise<KeyPair[]> {
     const operation = `${this.name} keygenBatch`;
     const checked = readCallOptions(options, 'keygenBatch', operation);
 
-    const tasks = keygenTasks<'signature-keygen'>(countOrSeeds, this.taskLimit, checked, operation, (count, seeds) => ({
-      kind: 'signature-keygen',
-      algorithm: this.name,
-      count,
-      ...(seeds === undefined ? {} : { seeds }),
-    }));
+    const tasks = keygenTasks<'signature-keygen'>(
+      countOrSeeds,
+      this.taskLimit,
+      checked,
+      operation,
+      (count, seeds) => ({
+        kind: 'signature-keygen',
+        algorithm: this.name,
+        count,
+        ...(seeds === undefined ? {} : { seeds }),
+      }),
+    );
     return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
   }
 
@@ -111,7 +153,12 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
     const operation = `${this.name} signBatch`;
     const checked = readCallOptions(options, 'signBatch', operation);
     const items = requireArray<Uint8Array>(messages, 'messages', operation);
-    const randomness = requireParallel<Uint8Array>(checked.randomness, 'randomness', items.length, operation);
+    const randomness = requireParallel<Uint8Array>(
+      checked.randomness,
+      'randomness',
+      items.length,
+      operation,
+    );
     const context = checked.context as Uint8Array | undefined;
 
     const tasks = buildTasks<'signature-sign', Uint8Array>(
@@ -126,7 +173,12 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
         ...(context === undefined ? {} : { context }),
         ...(randomness === undefined ? {} : { randomness: randomness.slice(start, end) }),
       }),
-      (request) => [...request.messages, request.secretKey, request.context, ...(request.randomness ?? [])],
+      (request) => [
+        ...request.messages,
+        request.secretKey,
+        request.context,
+        ...(request.randomness ?? []),
+      ],
     );
     return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
   }
@@ -138,7 +190,8 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
     list.forEach((item, index) => {
       if (typeof item !== 'object' || item === null) {
         throw new InvalidArgumentError(
-          `${operation}: items[${index}] must be an object { message, signature, publicKey, context? }`,
+          `${operation}: items[${index}] must be an object ` +
+            `{ message, signature, publicKey, context? }`,
         );
       }
     });
@@ -148,8 +201,18 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
       this.taskLimit,
       checked.transfer,
       // Only the known fields are sent, so extra properties of the caller's objects never cross.
-      (slice) => ({ kind: 'signature-verify', algorithm: this.name, items: slice.map(verifyFields) }),
-      (request) => request.items.flatMap((item) => [item.message, item.signature, item.publicKey, item.context]),
+      (slice) => ({
+        kind: 'signature-verify',
+        algorithm: this.name,
+        items: slice.map(verifyFields),
+      }),
+      (request) =>
+        request.items.flatMap((item) => [
+          item.message,
+          item.signature,
+          item.publicKey,
+          item.context,
+        ]),
     );
     return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
   }

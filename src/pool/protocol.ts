@@ -1,6 +1,6 @@
 /**
  * Messages between the pool and its workers. Every request carries a list of items, so a single
- * call is a batch of one; the worker answers with one result per item, in order, or with the
+ * call is a batch of one. The worker replies with one result per item, in order, or with the
  * first error and the index of the item that raised it.
  */
 import type { Encapsulation, KemAlgorithm, KeyPair, SignatureAlgorithm } from '../core/types.js';
@@ -79,7 +79,7 @@ export type ResultOf<K extends OperationKind> = OperationMap[K]['result'];
 export type WorkerRequest = RequestOf<OperationKind>;
 
 /**
- * A worker's answer to one request: verify results as they are, byte-array results packed into
+ * A worker's reply to one request: verify results as they are, byte-array results packed into
  * one transferred buffer, or the first error with the index of the item that raised it.
  */
 export type WorkerResponse =
@@ -87,10 +87,9 @@ export type WorkerResponse =
   | { ok: true; packed: PackedResults }
   | { ok: false; error: SerializedError; index: number };
 
-/** A worker's answer to `init`. */
+/** A worker's reply to `init`. */
 export type WorkerInitReply =
-  | { ok: true; liboqsVersion: string }
-  | { ok: false; error: SerializedError };
+  { ok: true; liboqsVersion: string } | { ok: false; error: SerializedError };
 
 /** The object each worker exposes through comlink. */
 export interface WorkerApi {

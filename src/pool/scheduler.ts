@@ -1,8 +1,8 @@
 /**
  * The pool's scheduler: a FIFO queue of tasks and a set of workers, each running at most one
- * task at a time. A call (one method call on the public API) is split into one or more tasks;
- * it resolves when all of them have, and rejects on the first failure, at which point its
- * tasks still in the queue are dropped.
+ * task at a time. A call (one method call on the public API) is split into one or more tasks.
+ * It resolves when all of them have. It rejects on the first failure, and its tasks still in
+ * the queue are then dropped.
  *
  * Running one task per worker keeps aborts exact: a task still in the queue has not been sent,
  * so removing it guarantees it never runs.
@@ -13,10 +13,23 @@ import { InvalidArgumentError } from '../errors.js';
 import { wipeAll } from './bytes.js';
 import { deserializeError } from './error-transport.js';
 import { unpackResults, wipePacked } from './packing.js';
-import { AbortError, CloseTimeoutError, PoolClosedError, QueueFullError, WorkerTerminatedError } from './errors.js';
+import {
+  AbortError,
+  CloseTimeoutError,
+  PoolClosedError,
+  QueueFullError,
+  WorkerTerminatedError,
+} from './errors.js';
 import type { Platform, WorkerHandle } from './platform.js';
 import { itemCount } from './protocol.js';
-import type { OperationKind, RequestOf, ResultOf, WorkerApi, WorkerRequest, WorkerResponse } from './protocol.js';
+import type {
+  OperationKind,
+  RequestOf,
+  ResultOf,
+  WorkerApi,
+  WorkerRequest,
+  WorkerResponse,
+} from './protocol.js';
 import type { PoolLogger, PoolStats } from './types.js';
 
 /** Largest delay setTimeout accepts, in ms; longer timeouts are treated as no timeout. */
@@ -156,7 +169,8 @@ export class Scheduler {
         reject,
       };
       if (signal !== undefined) {
-        const onAbort = (): void => this.failCall(call, new AbortError(operation, { cause: signal.reason }));
+        const onAbort = (): void =>
+          this.failCall(call, new AbortError(operation, { cause: signal.reason }));
         signal.addEventListener('abort', onAbort, { once: true });
         call.removeAbortListener = () => signal.removeEventListener('abort', onAbort);
       }
@@ -306,7 +320,10 @@ export class Scheduler {
     const { idleTimeout } = this.settings;
     if (idleTimeout <= MAX_TIMER_DELAY && this.state === 'open') {
       worker.idleTimer = setTimeout(() => {
-        this.settings.logger?.debug({ workerId: worker.id, idleTimeout }, 'pool worker idle, stopping');
+        this.settings.logger?.debug(
+          { workerId: worker.id, idleTimeout },
+          'pool worker idle, stopping',
+        );
         void this.retire(worker);
       }, idleTimeout);
       (worker.idleTimer as { unref?: () => void }).unref?.();
@@ -344,7 +361,8 @@ export class Scheduler {
       const suffix = call.isBatch ? ` (item ${task.offset + response.index} of the batch)` : '';
       this.failCall(call, deserializeError(response.error, suffix));
     } else {
-      call.chunkResults[task.chunk] = 'packed' in response ? unpackResults(response.packed) : response.results;
+      call.chunkResults[task.chunk] =
+        'packed' in response ? unpackResults(response.packed) : response.results;
       call.remaining--;
       if (call.remaining === 0) this.completeCall(call);
     }
@@ -373,7 +391,9 @@ export class Scheduler {
     this.calls.delete(call);
     call.removeAbortListener?.();
     const [first] = call.chunkResults;
-    call.resolve(call.chunkResults.length === 1 && first !== undefined ? first : call.chunkResults.flat());
+    call.resolve(
+      call.chunkResults.length === 1 && first !== undefined ? first : call.chunkResults.flat(),
+    );
   }
 
   private failCall(call: Call, error: Error): void {
@@ -411,7 +431,10 @@ export class Scheduler {
     if (state === 'stopping') return;
 
     if (state === 'starting') {
-      this.settings.logger?.error({ workerId: worker.id, err: reason }, 'pool worker stopped before it was ready');
+      this.settings.logger?.error(
+        { workerId: worker.id, err: reason },
+        'pool worker stopped before it was ready',
+      );
       this.failQueueIfNoWorkers(this.startFailure(worker, reason));
       return;
     }
@@ -440,7 +463,9 @@ export class Scheduler {
   /** Stops `worker` on purpose; its exit is then not treated as a crash. */
   private retire(worker: PoolWorker): Promise<void> {
     if (worker.state === 'starting') {
-      worker.settleReady(new WorkerTerminatedError(`pool worker ${worker.id} was stopped while starting`));
+      worker.settleReady(
+        new WorkerTerminatedError(`pool worker ${worker.id} was stopped while starting`),
+      );
     }
     worker.state = 'stopping';
     this.forget(worker);

@@ -7,8 +7,8 @@ import type { PqcPool } from './pool.js';
 
 /**
  * Terminates one worker thread of `pool` as a crash would: the worker running a task when
- * there is one, otherwise any worker. The pool sees an unexpected exit. Resolves once the
- * thread has stopped.
+ * there is one, otherwise any worker. The pool handles it as an unexpected exit. Resolves once
+ * the thread has stopped.
  */
 export function terminateWorkerForTesting(pool: PqcPool): Promise<void> {
   return schedulerOf(pool).terminateWorkerForTesting();

@@ -102,9 +102,16 @@ export interface PooledKem extends AlgorithmLengths {
     options?: CallOptions,
   ): Promise<Encapsulation>;
   /** Decapsulates; a foreign or tampered ciphertext yields the implicit-rejection secret. */
-  decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array, options?: CallOptions): Promise<Uint8Array>;
+  decapsulate(
+    ciphertext: Uint8Array,
+    secretKey: Uint8Array,
+    options?: CallOptions,
+  ): Promise<Uint8Array>;
   /** Generates `count` key pairs, or one per 64-byte seed when given an array of seeds. */
-  keygenBatch(countOrSeeds: number | readonly Uint8Array[], options?: CallOptions): Promise<KeyPair[]>;
+  keygenBatch(
+    countOrSeeds: number | readonly Uint8Array[],
+    options?: CallOptions,
+  ): Promise<KeyPair[]>;
   /** Encapsulates once to each public key; results are in input order. */
   encapsulateBatch(
     publicKeys: readonly Uint8Array[],
@@ -138,7 +145,10 @@ export interface PooledSignatureScheme extends AlgorithmLengths {
     options?: PoolVerifyOptions,
   ): Promise<boolean>;
   /** Generates `count` key pairs, or one per 32-byte seed when given an array of seeds. */
-  keygenBatch(countOrSeeds: number | readonly Uint8Array[], options?: CallOptions): Promise<KeyPair[]>;
+  keygenBatch(
+    countOrSeeds: number | readonly Uint8Array[],
+    options?: CallOptions,
+  ): Promise<KeyPair[]>;
   /** Signs every message with one secret key; signatures are in input order. */
   signBatch(
     messages: readonly Uint8Array[],

@@ -57,7 +57,10 @@ function execute(pqc: PqcInstance, request: WorkerRequest, results: AnyResult[])
       const scheme = pqc.signature(request.algorithm);
       request.messages.forEach((message, i) => {
         const randomness = request.randomness?.[i];
-        const options = randomness === undefined ? { context: request.context } : { context: request.context, randomness };
+        const options =
+          randomness === undefined
+            ? { context: request.context }
+            : { context: request.context, randomness };
         results.push(scheme.sign(message, request.secretKey, options));
       });
       return;
@@ -65,7 +68,9 @@ function execute(pqc: PqcInstance, request: WorkerRequest, results: AnyResult[])
     case 'signature-verify': {
       const scheme = pqc.signature(request.algorithm);
       for (const item of request.items) {
-        results.push(scheme.verify(item.message, item.signature, item.publicKey, { context: item.context }));
+        results.push(
+          scheme.verify(item.message, item.signature, item.publicKey, { context: item.context }),
+        );
       }
       return;
     }

@@ -51,8 +51,13 @@ export async function startStaticServer(mounts: Record<string, string>): Promise
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
     const mount = entries.find(([prefix]) => path.startsWith(prefix));
-    const file = mount === undefined ? undefined : resolve(mount[1], `.${sep}${path.slice(mount[0].length)}`);
-    if (mount === undefined || file === undefined || !(file === mount[1] || file.startsWith(mount[1] + sep))) {
+    const file =
+      mount === undefined ? undefined : resolve(mount[1], `.${sep}${path.slice(mount[0].length)}`);
+    if (
+      mount === undefined ||
+      file === undefined ||
+      !(file === mount[1] || file.startsWith(mount[1] + sep))
+    ) {
       response.writeHead(404).end();
       return;
     }

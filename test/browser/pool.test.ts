@@ -33,7 +33,13 @@ interface PageResult {
   verified: boolean;
   tamperedVerified: boolean;
   resultsOwnTheirBuffers: boolean;
-  error?: { name: string; code: string; message: string; isInvalidLengthError: boolean; isPqcError: boolean };
+  error?: {
+    name: string;
+    code: string;
+    message: string;
+    isInvalidLengthError: boolean;
+    isPqcError: boolean;
+  };
 }
 
 let server: StaticServer;
@@ -43,7 +49,9 @@ let pqc: PqcInstance;
 beforeAll(async () => {
   for (const file of ['index.js', 'pool-worker.js', 'qynpqc.wasm']) {
     if (!existsSync(`${BROWSER_BUILD}/${file}`)) {
-      throw new Error(`dist/browser/${file} is missing; run npm run build before the browser tests`);
+      throw new Error(
+        `dist/browser/${file} is missing; run npm run build before the browser tests`,
+      );
     }
   }
   [server, browser, pqc] = await Promise.all([
@@ -71,7 +79,10 @@ describe('browser build', () => {
     const signer = scheme.keygen(pattern(32, 3));
     const message = new TextEncoder().encode('signed in a browser worker');
     const context = new TextEncoder().encode('browser test');
-    const signature = scheme.sign(message, signer.secretKey, { context, randomness: pattern(32, 4) });
+    const signature = scheme.sign(message, signer.secretKey, {
+      context,
+      randomness: pattern(32, 4),
+    });
 
     expect(errors).toEqual([]);
     expect(result.liboqsVersion).toBe(pqc.liboqsVersion);
@@ -83,7 +94,9 @@ describe('browser build', () => {
     expect(result.ciphertext).toBe(toHex(encapsulation.ciphertext));
     expect(result.sharedSecret).toBe(toHex(encapsulation.sharedSecret));
     expect(result.decapsulated).toBe(toHex(encapsulation.sharedSecret));
-    expect(result.batchPublicKeys).toEqual([10, 20, 30].map((start) => toHex(kem.keygen(pattern(64, start)).publicKey)));
+    expect(result.batchPublicKeys).toEqual(
+      [10, 20, 30].map((start) => toHex(kem.keygen(pattern(64, start)).publicKey)),
+    );
     expect(result.signaturePublicKey).toBe(toHex(signer.publicKey));
     expect(result.signature).toBe(toHex(signature));
     expect(result.verified).toBe(true);

@@ -22,7 +22,8 @@ describe('pool metadata', () => {
     expect(pool.liboqsVersion).toBe(pqc.liboqsVersion);
     expect(pool.size).toBe(2);
     for (const name of KEM_ALGORITHMS) {
-      const { publicKeyLength, secretKeyLength, ciphertextLength, sharedSecretLength, seedLength } = pqc.kem(name);
+      const { publicKeyLength, secretKeyLength, ciphertextLength, sharedSecretLength, seedLength } =
+        pqc.kem(name);
       expect(pool.kem(name)).toMatchObject({
         name,
         publicKeyLength,
@@ -90,7 +91,10 @@ describe.each(KEM_ALGORITHMS)('%s in the pool', (name) => {
     });
 
     // Every ciphertext is for the first key pair here, so one secret key decapsulates them all.
-    const toFirst = await kem.encapsulateBatch(publicKeys.map(() => publicKeys[0]!), { randomness });
+    const toFirst = await kem.encapsulateBatch(
+      publicKeys.map(() => publicKeys[0]!),
+      { randomness },
+    );
     const secrets = await kem.decapsulateBatch(
       toFirst.map((encapsulation) => encapsulation.ciphertext),
       pairs[0]!.secretKey,
@@ -125,7 +129,9 @@ describe.each(SIGNATURE_ALGORITHMS)('%s in the pool', (name) => {
     const signature = await scheme.sign(message, pooled.secretKey, { context, randomness });
     expect(signature).toEqual(core.sign(message, expected.secretKey, { context, randomness }));
 
-    await expect(scheme.verify(message, signature, pooled.publicKey, { context })).resolves.toBe(true);
+    await expect(scheme.verify(message, signature, pooled.publicKey, { context })).resolves.toBe(
+      true,
+    );
     await expect(scheme.verify(message, signature, pooled.publicKey)).resolves.toBe(false);
     expect(core.verify(message, signature, expected.publicKey, { context })).toBe(true);
   });
@@ -145,7 +151,9 @@ describe.each(SIGNATURE_ALGORITHMS)('%s in the pool', (name) => {
     const secretKey = pairs[0]!.secretKey;
     const signatures = await scheme.signBatch(messages, secretKey, { context, randomness });
     signatures.forEach((signature, i) => {
-      expect(signature).toEqual(core.sign(messages[i]!, secretKey, { context, randomness: randomness[i] }));
+      expect(signature).toEqual(
+        core.sign(messages[i]!, secretKey, { context, randomness: randomness[i] }),
+      );
     });
 
     const items: VerifyItem[] = messages.map((message, i) => ({
@@ -163,7 +171,9 @@ describe.each(SIGNATURE_ALGORITHMS)('%s in the pool', (name) => {
     items[7] = withoutContext;
 
     const verdicts = await scheme.verifyBatch(items);
-    const expected = items.map((item) => core.verify(item.message, item.signature, item.publicKey, { context: item.context }));
+    const expected = items.map((item) =>
+      core.verify(item.message, item.signature, item.publicKey, { context: item.context }),
+    );
     expect(verdicts).toEqual(expected);
     expect(verdicts.filter((verdict) => !verdict)).toHaveLength(3);
   });

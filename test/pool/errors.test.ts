@@ -93,8 +93,15 @@ describe('worker errors', () => {
     const mixed = kemPair.secretKey.slice();
     mixed[800]! ^= 1;
 
-    const cases: Array<[string, () => unknown, () => Promise<unknown>, new (...args: never[]) => Error]> = [
-      ['short seed', () => kem.keygen(pattern(10, 0)), () => pool.kem('ML-KEM-512').keygen(pattern(10, 0)), InvalidLengthError],
+    const cases: Array<
+      [string, () => unknown, () => Promise<unknown>, new (...args: never[]) => Error]
+    > = [
+      [
+        'short seed',
+        () => kem.keygen(pattern(10, 0)),
+        () => pool.kem('ML-KEM-512').keygen(pattern(10, 0)),
+        InvalidLengthError,
+      ],
       [
         'string publicKey',
         () => kem.encapsulate('key' as unknown as Uint8Array),
@@ -104,7 +111,10 @@ describe('worker errors', () => {
       [
         'long context',
         () => scheme.sign(pattern(4, 0), signer.secretKey, { context: pattern(256, 0) }),
-        () => pool.signature('ML-DSA-44').sign(pattern(4, 0), signer.secretKey, { context: pattern(256, 0) }),
+        () =>
+          pool
+            .signature('ML-DSA-44')
+            .sign(pattern(4, 0), signer.secretKey, { context: pattern(256, 0) }),
         ContextTooLongError,
       ],
       [
@@ -116,13 +126,17 @@ describe('worker errors', () => {
       [
         'decapsulation key with a wrong stored key',
         () => kem.decapsulate(kem.encapsulate(kemPair.publicKey).ciphertext, mixed),
-        () => pool.kem('ML-KEM-512').decapsulate(kem.encapsulate(kemPair.publicKey).ciphertext, mixed),
+        () =>
+          pool.kem('ML-KEM-512').decapsulate(kem.encapsulate(kemPair.publicKey).ciphertext, mixed),
         InvalidPrivateKeyError,
       ],
       [
         'positional randomness',
         () => scheme.sign(pattern(4, 0), signer.secretKey, pattern(32, 0) as never),
-        () => pool.signature('ML-DSA-44').sign(pattern(4, 0), signer.secretKey, pattern(32, 0) as never),
+        () =>
+          pool
+            .signature('ML-DSA-44')
+            .sign(pattern(4, 0), signer.secretKey, pattern(32, 0) as never),
         InvalidArgumentError,
       ],
     ];
@@ -145,7 +159,9 @@ describe('worker errors', () => {
     const error = await rejectionOf(pool.kem('ML-KEM-512').encapsulateBatch(publicKeys));
 
     expect(error).toBeInstanceOf(InvalidLengthError);
-    expect(error.message).toBe('publicKey must be 800 bytes for ML-KEM-512, got 7 (item 4 of the batch)');
+    expect(error.message).toBe(
+      'publicKey must be 800 bytes for ML-KEM-512, got 7 (item 4 of the batch)',
+    );
   });
 
   it('checks batch shapes on the calling thread', async () => {
@@ -154,14 +170,22 @@ describe('worker errors', () => {
     const { secretKey } = pqc.signature('ML-DSA-44').keygen();
 
     await expect(kem.keygenBatch(-1)).rejects.toThrow(InvalidArgumentError);
-    await expect(kem.keygenBatch(1.5)).rejects.toThrow('count must be a non-negative integer, got 1.5');
-    await expect(kem.encapsulateBatch('keys' as never)).rejects.toThrow('publicKeys must be an array');
+    await expect(kem.keygenBatch(1.5)).rejects.toThrow(
+      'count must be a non-negative integer, got 1.5',
+    );
+    await expect(kem.encapsulateBatch('keys' as never)).rejects.toThrow(
+      'publicKeys must be an array',
+    );
     await expect(
       kem.encapsulateBatch([pattern(800, 0)], { randomness: [pattern(32, 0), pattern(32, 1)] }),
     ).rejects.toThrow('randomness must have one entry per item (1), got 2');
-    await expect(scheme.signBatch([pattern(1, 0)], secretKey, { randomness: [] })).rejects.toThrow(InvalidArgumentError);
+    await expect(scheme.signBatch([pattern(1, 0)], secretKey, { randomness: [] })).rejects.toThrow(
+      InvalidArgumentError,
+    );
     await expect(scheme.verifyBatch([null as never])).rejects.toThrow('items[0] must be an object');
-    await expect(kem.keygen(undefined, { signal: 'stop' as never })).rejects.toThrow('signal must be an AbortSignal');
+    await expect(kem.keygen(undefined, { signal: 'stop' as never })).rejects.toThrow(
+      'signal must be an AbortSignal',
+    );
   });
 
   it('throws UnknownAlgorithmError synchronously for unknown names', () => {

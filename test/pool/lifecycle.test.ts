@@ -68,7 +68,9 @@ describe('worker crash', () => {
 
   it('rejects a batch whose task was on the crashed worker', async () => {
     const pool = await openPool({ size: 1 });
-    const batch = pool.signature('ML-DSA-87').signBatch([slowMessage, slowMessage], signer.secretKey);
+    const batch = pool
+      .signature('ML-DSA-87')
+      .signBatch([slowMessage, slowMessage], signer.secretKey);
     await vi.waitFor(() => expect(pool.stats.running).toBe(1));
 
     await terminateWorkerForTesting(pool);
@@ -84,7 +86,9 @@ describe('abort', () => {
     const pool = await openPool({ size: 1 });
     const reason = new Error('caller gave up');
 
-    const error = await rejectionOf(pool.kem('ML-KEM-512').keygen(undefined, { signal: AbortSignal.abort(reason) }));
+    const error = await rejectionOf(
+      pool.kem('ML-KEM-512').keygen(undefined, { signal: AbortSignal.abort(reason) }),
+    );
 
     expect(error).toBeInstanceOf(AbortError);
     expect((error as AbortError).code).toBe('ERR_ABORTED');
@@ -99,7 +103,9 @@ describe('abort', () => {
     const controller = new AbortController();
     const seed = pattern(64, 9);
     // With transfer, the seed's buffer would be detached the moment the call was sent.
-    const queued = pool.kem('ML-KEM-768').keygen(seed, { signal: controller.signal, transfer: true });
+    const queued = pool
+      .kem('ML-KEM-768')
+      .keygen(seed, { signal: controller.signal, transfer: true });
     expect(pool.stats.queued).toBe(1);
 
     controller.abort();
@@ -127,9 +133,11 @@ describe('abort', () => {
   it('drops the unsent tasks of an aborted batch', async () => {
     const pool = await openPool({ size: 1 });
     const controller = new AbortController();
-    const batch = pool.signature('ML-DSA-87').signBatch([slowMessage, slowMessage, slowMessage], signer.secretKey, {
-      signal: controller.signal,
-    });
+    const batch = pool
+      .signature('ML-DSA-87')
+      .signBatch([slowMessage, slowMessage, slowMessage], signer.secretKey, {
+        signal: controller.signal,
+      });
     await vi.waitFor(() => expect(pool.stats.running).toBe(1));
     expect(pool.stats.queued).toBe(2);
 
@@ -177,7 +185,9 @@ describe('close', () => {
     await closing;
 
     expect(error).toBeInstanceOf(PoolClosedError);
-    expect(error.message).toBe('ML-KEM-512 keygen failed: the worker pool is closed; create a new pool');
+    expect(error.message).toBe(
+      'ML-KEM-512 keygen failed: the worker pool is closed; create a new pool',
+    );
     await expect(pool.signature('ML-DSA-44').verifyBatch([])).rejects.toThrow(PoolClosedError);
   });
 
@@ -250,7 +260,9 @@ describe('options', () => {
   it('rejects invalid pool options', async () => {
     await expect(startPool({ size: 0 })).rejects.toThrow('size must be an integer >= 1, got 0');
     await expect(startPool({ maxQueue: -1 })).rejects.toThrow('maxQueue must be an integer >= 0');
-    await expect(startPool({ idleTimeout: -5 })).rejects.toThrow('idleTimeout must be a non-negative number');
+    await expect(startPool({ idleTimeout: -5 })).rejects.toThrow(
+      'idleTimeout must be a non-negative number',
+    );
     await expect(startPool({ signal: AbortSignal.abort() })).rejects.toThrow(AbortError);
   });
 });

@@ -10,19 +10,24 @@ import type { PqcPool } from '../../src/pool/index.js';
 import { ROOT, startPool } from './helpers.js';
 
 const execute = promisify(execFile);
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-/** Runs a fixture under tsx and returns its parsed JSON line; fails if it does not exit by itself. */
+/** Runs a fixture under tsx and returns its JSON line; fails unless the child exits by itself. */
 async function runFixture(name: string, nodeOptions: string[] = []): Promise<unknown> {
-  const { stdout } = await execute(process.execPath, [...nodeOptions, '--import', 'tsx', fixture(name)], {
-    cwd: ROOT,
-    timeout: 60_000,
-    killSignal: 'SIGKILL',
-  });
+  const { stdout } = await execute(
+    process.execPath,
+    [...nodeOptions, '--import', 'tsx', fixture(name)],
+    {
+      cwd: ROOT,
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    },
+  );
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 
-/** Largest event-loop delay allowed while the pool works; a responsiveness check, not a speed target. */
+/** Largest event-loop delay allowed while the pool works, a generous responsiveness bound. */
 const MAX_EVENT_LOOP_DELAY_MS = 50;
 /**
  * Bounds on growth over 100,000 operations. Retaining each result's ciphertext was measured to

@@ -5,7 +5,8 @@ import { createPqcPool, InvalidLengthError, isPqcError, PqcError } from '../inde
 
 const toHex = (bytes) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 const pattern = (length, start) => Uint8Array.from({ length }, (_, i) => (start + i) & 0xff);
-const ownsBuffer = (bytes) => bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength;
+const ownsBuffer = (bytes) =>
+  bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength;
 
 async function run() {
   const pool = await createPqcPool({ size: 2 });
@@ -20,7 +21,10 @@ async function run() {
   const message = new TextEncoder().encode('signed in a browser worker');
   const context = new TextEncoder().encode('browser test');
   const signer = await scheme.keygen(pattern(32, 3));
-  const signature = await scheme.sign(message, signer.secretKey, { context, randomness: pattern(32, 4) });
+  const signature = await scheme.sign(message, signer.secretKey, {
+    context,
+    randomness: pattern(32, 4),
+  });
   const verified = await scheme.verify(message, signature, signer.publicKey, { context });
   const tampered = signature.slice();
   tampered[10] ^= 1;
