@@ -1,0 +1,265 @@
+/**
+ * Leases: mutual exclusion between processes through the database alone, with an expiry so that
+ * a lease left by a killed process can be taken over.
+ *
+ * A lease on `key` is a chain of documents `{ _id: "<key>:<generation>" }`. The document with the
+ * highest generation is the current one; it is held while it has no `releasedAt` and its
+ * `expiresAt` lies ahead. To acquire, a process reads the current generation g and, if it is free
+ * or expired, inserts generation g + 1. The unique `_id` lets exactly one of several racing
+ * processes insert it, on MongoDB and on FerretDB alike, so taking over an expired lease is as
+ * atomic as taking a free one. The winner then checks that its generation is still the highest
+ * (a process acting on an old read may have inserted a generation that was already pruned) and
+ * deletes the older generations.
+ *
+ * Expiry uses the clock of each process, so hosts that share leases need synchronised clocks. A
+ * holder that stalls past its expiry may still write after another process took over; holders
+ * of long leases renew them with {@link Lease.startRenewal}.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+import { MongoBulkWriteError, MongoServerError } from 'mongodb';
+import { COLLECTIONS } from './schema.js';
+
+/** MongoDB's duplicate key error code. */
+export const DUPLICATE_KEY = 11000;
+
+/** Longest pause between two tries of a held lease, in milliseconds. */
+const MAX_PAUSE_MS = 100;
+
+/** A lease document. */
+export interface LeaseDocument {
+  _id: string;
+  key: string;
+  generation: number;
+  owner: string;
+  acquiredAt: Date;
+  expiresAt: Date;
+  releasedAt: Date | null;
+}
+
+/** Options of {@link LeaseManager.acquire}. */
+export interface AcquireOptions {
+  /** Milliseconds the lease lasts unless renewed. */
+  ttlMs: number;
+  /** Milliseconds to wait for a held lease before `onHeld` is thrown. 0 fails at once. */
+  waitMs: number;
+  /** Builds the error thrown when the lease stays held; receives the holder's document. */
+  onHeld: (holder: LeaseDocument) => Error;
+}
+
+/** Returns `owner` strings of the form `host:pid:random`. */
+export function defaultLeaseOwner(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+/** Returns whether `error` is a duplicate key error (code 11000) from a single write. */
+export function isDuplicateKey(error: unknown): boolean {
+  return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isHeld(lease: LeaseDocument, now: number): boolean {
+  return lease.releasedAt === null && lease.expiresAt.getTime() > now;
+}
+
+/** A lease this process holds. */
+export class Lease {
+  private renewal: NodeJS.Timeout | undefined;
+  private superseded = false;
+
+  constructor(
+    private readonly collection: Collection<LeaseDocument>,
+    /** The lease document as inserted. */
+    readonly document: LeaseDocument,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** False once a renewal found that another process took the lease over. */
+  get valid(): boolean {
+    return !this.superseded;
+  }
+
+  /** Extends the expiry by the TTL, then checks that no later generation exists. */
+  async renew(): Promise<boolean> {
+    const expiresAt = new Date(Date.now() + this.ttlMs);
+    await this.collection.updateOne(
+      { _id: this.document._id, releasedAt: null },
+      { $set: { expiresAt } },
+    );
+
+    const newer = await this.collection.countDocuments({
+      key: this.document.key,
+      generation: { $gt: this.document.generation },
+    });
+    if (newer > 0) this.superseded = true;
+    return !this.superseded;
+  }
+
+  /** Renews every `intervalMs` until released; `onError` receives failed renewals. */
+  startRenewal(intervalMs: number, onError: (error: unknown) => void): void {
+    this.renewal = setInterval(() => {
+      this.renew().catch(onError);
+    }, intervalMs);
+    this.renewal.unref();
+  }
+
+  /** Stops renewal and marks the lease released, so the next process need not wait for expiry. */
+  async release(): Promise<void> {
+    if (this.renewal !== undefined) clearInterval(this.renewal);
+    this.renewal = undefined;
+    await this.collection.updateOne({ _id: this.document._id }, { $set: { releasedAt: new Date() } });
+  }
+}
+
+/** Acquires and releases leases stored in one collection. */
+export class LeaseManager {
+  readonly collection: Collection<LeaseDocument>;
+  private indexReady: Promise<unknown> | undefined;
+
+  constructor(
+    db: Db,
+    /** Recorded in every lease document this manager writes. */
+    readonly owner: string = defaultLeaseOwner(),
+  ) {
+    this.collection = db.collection<LeaseDocument>(COLLECTIONS.leases);
+  }
+
+  /**
+   * Acquires the lease on `key`, waiting up to `waitMs` while another process holds it; then
+   * throws `onHeld(holder)`. Resolves with `{ lease, takenOver }`, where `takenOver` is the
+   * expired holder's document when the lease was taken over from a process that never released.
+   */
+  async acquire(
+    key: string,
+    options: AcquireOptions,
+  ): Promise<{ lease: Lease; takenOver: LeaseDocument | undefined }> {
+    const deadline = Date.now() + options.waitMs;
+    let pauseMs = 2;
+
+    for (;;) {
+      const { acquired, holders, expired } = await this.tryAcquire([key], options.ttlMs);
+      const lease = acquired.get(key);
+      if (lease !== undefined) return { lease, takenOver: expired.get(key) };
+
+      const holder = holders.get(key);
+      if (holder !== undefined && Date.now() >= deadline) throw options.onHeld(holder);
+
+      await sleep(pauseMs / 2 + (Math.random() * pauseMs) / 2);
+      pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);
+    }
+  }
+
+  /**
+   * Tries once to acquire the leases on `keys`, without waiting. Returns the leases acquired,
+   * the holders of those that are held, and the expired holders of those taken over.
+   */
+  async tryAcquire(
+    keys: readonly string[],
+    ttlMs: number,
+  ): Promise<{
+    acquired: Map<string, Lease>;
+    holders: Map<string, LeaseDocument>;
+    expired: Map<string, LeaseDocument>;
+  }> {
+    await this.ensureIndex();
+    const acquired = new Map<string, Lease>();
+    const holders = new Map<string, LeaseDocument>();
+    const expired = new Map<string, LeaseDocument>();
+
+    const now = Date.now();
+    const current = await this.latest(keys);
+    const candidates: LeaseDocument[] = [];
+    for (const key of keys) {
+      const latest = current.get(key);
+      if (latest !== undefined && isHeld(latest, now)) {
+        holders.set(key, latest);
+        continue;
+      }
+      if (latest !== undefined && latest.releasedAt === null) expired.set(key, latest);
+
+      const generation = (latest?.generation ?? 0) + 1;
+      candidates.push({
+        _id: `${key}:${generation}`,
+        key,
+        generation,
+        owner: this.owner,
+        acquiredAt: new Date(now),
+        expiresAt: new Date(now + ttlMs),
+        releasedAt: null,
+      });
+    }
+    if (candidates.length === 0) return { acquired, holders, expired };
+
+    const inserted = await this.insertCandidates(candidates);
+    const newest = await this.latest(inserted.map((candidate) => candidate.key));
+    const won = inserted.filter((candidate) => newest.get(candidate.key)?._id === candidate._id);
+    const lost = inserted.filter((candidate) => !won.includes(candidate));
+
+    if (lost.length > 0) {
+      await this.collection.deleteMany({ _id: { $in: lost.map((candidate) => candidate._id) } });
+    }
+    if (won.length > 0) await this.prune(won);
+
+    for (const document of won) {
+      acquired.set(document.key, new Lease(this.collection, document, ttlMs));
+    }
+    for (const key of keys) {
+      if (!acquired.has(key)) expired.delete(key);
+    }
+    return { acquired, holders, expired };
+  }
+
+  /** Marks several leases released in one write. */
+  async releaseAll(leases: Iterable<Lease>): Promise<void> {
+    const ids = [...leases].map((lease) => lease.document._id);
+    if (ids.length === 0) return;
+    await this.collection.updateMany({ _id: { $in: ids } }, { $set: { releasedAt: new Date() } });
+  }
+
+  private async insertCandidates(candidates: LeaseDocument[]): Promise<LeaseDocument[]> {
+    try {
+      await this.collection.insertMany(candidates, { ordered: false });
+      return candidates;
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+
+      const failed = new Set<number>();
+      for (const writeError of [error.writeErrors].flat()) {
+        if (writeError.code !== DUPLICATE_KEY) throw error;
+        failed.add(writeError.index);
+      }
+      return candidates.filter((_, index) => !failed.has(index));
+    }
+  }
+
+  private async latest(keys: readonly string[]): Promise<Map<string, LeaseDocument>> {
+    const documents = await this.collection.find({ key: { $in: [...keys] } }).toArray();
+    const latest = new Map<string, LeaseDocument>();
+    for (const document of documents) {
+      const known = latest.get(document.key);
+      if (known === undefined || known.generation < document.generation) {
+        latest.set(document.key, document);
+      }
+    }
+    return latest;
+  }
+
+  private async prune(won: readonly LeaseDocument[]): Promise<void> {
+    await this.collection.deleteMany({
+      key: { $in: won.map((document) => document.key) },
+      _id: { $nin: won.map((document) => document._id) },
+    });
+  }
+
+  private ensureIndex(): Promise<unknown> {
+    this.indexReady ??= this.collection.createIndex({ key: 1, generation: -1 }).catch((error) => {
+      this.indexReady = undefined;
+      throw error;
+    });
+    return this.indexReady;
+  }
+}

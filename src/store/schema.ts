@@ -1,0 +1,180 @@
+/**
+ * The shared `users` collection as the store sees it: field names, defaults, the collections the
+ * store adds next to it, and the input checks applied before anything is written.
+ *
+ * Two services share `users`: the Portal Backend (a Mongoose model with `createdAt` and
+ * `updatedAt`) and QynAuth. "No key" is an absent `pqcKeyId`, never null, because a unique index
+ * over explicit nulls rejects the second user without keys. Dates are BSON dates (UTC).
+ */
+import type { Binary, ObjectId } from 'mongodb';
+import { StoreValidationError } from './errors.js';
+
+/** Collection names. */
+export const COLLECTIONS = {
+  /** The shared user documents. */
+  users: 'users',
+  /** Public halves of current and retired key pairs, keyed by key id. */
+  pqcKeys: 'pqcKeys',
+  /** Applied migrations, keyed by migration id. */
+  migrations: 'pqcMigrations',
+  /** Lease documents: the migration lock, and per-user write leases on FerretDB. */
+  leases: 'pqcLeases',
+  /** PQC fields that a migration's `down` removed, so `up` can restore them. */
+  migrationBackup: 'pqcMigrationBackup',
+  /** On servers without partial indexes: one document per `qynAuthUserId`, keyed by the value. */
+  qynAuthUserIds: 'qynAuthUserIds',
+} as const;
+
+/** Key encapsulation algorithm of enrolled users (FIPS 203). */
+export const USER_KEM_ALGORITHM = 'ML-KEM-768';
+/** Signature algorithm of enrolled users (FIPS 204). */
+export const USER_SIGNATURE_ALGORITHM = 'ML-DSA-65';
+
+/** Fields that describe a user's current key pair; set together and removed together. */
+export const PQC_KEY_FIELDS = [
+  'pqcPublicKey',
+  'pqcSignaturePublicKey',
+  'pqcKeyId',
+  'pqcKeyGeneratedAt',
+  'pqcKeyExpiresAt',
+  'pqcKemAlgorithm',
+  'pqcSignatureAlgorithm',
+] as const;
+
+/** Every field the PQC integration adds to `users`, which migration 001 `down` backs up. */
+export const PQC_FIELDS = [...PQC_KEY_FIELDS, 'pqcEnabled', 'classicalFallback'] as const;
+
+/** Fields that are unique across users when present and must be absent, not null, when unset. */
+export const UNIQUE_OPTIONAL_FIELDS = ['pqcKeyId', 'qynAuthUserId'] as const;
+
+/** Defaults migration 001 sets where a field is missing. */
+export const FIELD_DEFAULTS = {
+  pqcEnabled: false,
+  classicalFallback: true,
+  failedLoginAttempts: 0,
+  lockUntil: null,
+  lastLoginAt: null,
+} as const;
+
+/** Minimum password length before hashing, in characters. */
+export const MIN_PASSWORD_LENGTH = 8;
+/** bcrypt reads at most 72 bytes of a password; longer ones would be silently truncated. */
+export const MAX_PASSWORD_BYTES = 72;
+/** Maximum length of an email address, in characters (RFC 5321 path limit less the brackets). */
+export const MAX_EMAIL_LENGTH = 254;
+
+/** A document of `users`, with the fields the store reads or writes. */
+export interface UserDocument {
+  _id: ObjectId;
+  email: string;
+  password?: string;
+  lastLoginAt?: Date | null;
+  failedLoginAttempts?: number;
+  lockUntil?: Date | null;
+  refreshTokenHash?: string | null;
+  isActive?: boolean;
+  createdAt?: Date;
+  updatedAt?: Date;
+  qynAuthUserId?: string | null;
+  consentRecords?: ObjectId[];
+  pqcEnabled?: boolean;
+  classicalFallback?: boolean;
+  pqcPublicKey?: string;
+  pqcSignaturePublicKey?: string;
+  pqcKeyId?: string | null;
+  pqcKeyGeneratedAt?: Date;
+  pqcKeyExpiresAt?: Date;
+  pqcKemAlgorithm?: string;
+  pqcSignatureAlgorithm?: string;
+}
+
+/** A document of `pqcKeys`: the public halves of one key pair and its life cycle. */
+export interface PqcKeyDocument {
+  /** Key id: base64url SHA-256 over the two SubjectPublicKeyInfo encodings. */
+  _id: string;
+  userId: ObjectId;
+  kemAlgorithm: string;
+  kemPublicKey: Binary;
+  signatureAlgorithm: string;
+  signaturePublicKey: Binary;
+  generatedAt: Date;
+  expiresAt: Date;
+  /** `pending` while the user document is being updated, then `current`, later `retired`. */
+  status: 'pending' | 'current' | 'retired';
+  createdAt: Date;
+  retiredAt?: Date;
+}
+
+/** Loose check: one `@`, no spaces, a dot in the domain. Plus-addressing and any TLD pass. */
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * Returns `email` trimmed and lower-cased. Throws `StoreValidationError` unless it has the shape
+ * `local@domain.tld` and at most 254 characters; nothing stricter, so `user+tag@example.company`
+ * is accepted.
+ */
+export function normalizeEmail(email: unknown): string {
+  if (typeof email !== 'string') {
+    throw new StoreValidationError(`email must be a string, got ${typeof email}`);
+  }
+
+  const normalized = email.trim().toLowerCase();
+  if (normalized.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(normalized)) {
+    throw new StoreValidationError(
+      `email ${JSON.stringify(normalized.slice(0, 80))} is invalid; expected local@domain.tld ` +
+        `of at most ${MAX_EMAIL_LENGTH} characters`,
+    );
+  }
+  return normalized;
+}
+
+/** Throws `StoreValidationError` unless `password` has 8 to 72 bytes (bcrypt's input limit). */
+export function checkPassword(password: unknown): string {
+  if (typeof password !== 'string') {
+    throw new StoreValidationError(`password must be a string, got ${typeof password}`);
+  }
+  if ([...password].length < MIN_PASSWORD_LENGTH) {
+    throw new StoreValidationError(
+      `password must have at least ${MIN_PASSWORD_LENGTH} characters; choose a longer one`,
+    );
+  }
+  if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
+    throw new StoreValidationError(
+      `password must be at most ${MAX_PASSWORD_BYTES} bytes in UTF-8, because bcrypt ignores ` +
+        'the rest; choose a shorter one',
+    );
+  }
+  return password;
+}
+
+/**
+ * Throws `StoreValidationError` unless `expiresAt` is a valid date after `generatedAt`. The
+ * check compares the two dates of one key, never the clock, so a stored key that has expired
+ * stays a valid document.
+ */
+export function checkKeyDates(generatedAt: Date, expiresAt: Date): void {
+  if (!(generatedAt instanceof Date) || Number.isNaN(generatedAt.getTime())) {
+    throw new StoreValidationError('pqcKeyGeneratedAt must be a valid Date');
+  }
+  if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) {
+    throw new StoreValidationError('pqcKeyExpiresAt must be a valid Date');
+  }
+  if (expiresAt.getTime() <= generatedAt.getTime()) {
+    throw new StoreValidationError(
+      `pqcKeyExpiresAt (${expiresAt.toISOString()}) must be after pqcKeyGeneratedAt ` +
+        `(${generatedAt.toISOString()}); use a positive key lifetime`,
+    );
+  }
+}
+
+/** State of a user's key pair at `now`: expiry is a state to act on, not a validation error. */
+export type KeyState = 'none' | 'active' | 'expired';
+
+/** Returns whether `user` has no key pair, an active one, or one past `pqcKeyExpiresAt`. */
+export function keyState(user: Pick<UserDocument, 'pqcKeyId' | 'pqcKeyExpiresAt'>, now = new Date()): KeyState {
+  if (typeof user.pqcKeyId !== 'string') return 'none';
+  if (user.pqcKeyExpiresAt instanceof Date && user.pqcKeyExpiresAt.getTime() <= now.getTime()) {
+    return 'expired';
+  }
+  return 'active';
+}
