@@ -15,7 +15,7 @@
  */
 import { compilePqcModule } from '../core/loader.js';
 import { InvalidArgumentError } from '../errors.js';
-import { AbortError } from './errors.js';
+import { AbortError, PoolClosedError } from './errors.js';
 import { createPlatform } from './platform.js';
 import { PqcPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
@@ -23,6 +23,11 @@ import type { PoolOptions } from './types.js';
 
 /** Queue slots per worker when `maxQueue` is not given. */
 const DEFAULT_QUEUE_PER_WORKER = 1024;
+
+/** Returns whether `signal` has fired; a function, so each check reads the current state. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
 
 function requireInteger(value: number, name: string, minimum: number): number {
   if (!Number.isSafeInteger(value) || value < minimum) {
@@ -52,7 +57,7 @@ function readIdleTimeout(value: number | undefined): number {
  */
 export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool> {
   const { signal } = options;
-  if (signal?.aborted === true) {
+  if (isAborted(signal)) {
     throw new AbortError('createPqcPool', { cause: signal.reason });
   }
   const idleTimeout = readIdleTimeout(options.idleTimeout);
@@ -71,6 +76,9 @@ export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool>
     compilePqcModule(loadOptions),
     createPlatform(workerUrl),
   ]);
+  if (isAborted(signal)) {
+    throw new AbortError('createPqcPool', { cause: signal.reason });
+  }
   const size = requireInteger(options.size ?? platform.defaultSize, 'size', 1);
   const maxQueue =
     options.maxQueue === Infinity
@@ -89,7 +97,10 @@ export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool>
   try {
     await scheduler.start();
   } catch (error) {
-    await scheduler.stop((operation) => new AbortError(operation, { cause: error }));
+    await scheduler.stop((operation) => new PoolClosedError(operation));
+    if (isAborted(signal)) {
+      throw new AbortError('createPqcPool', { cause: signal.reason });
+    }
     throw error;
   }
   return new PqcPool(scheduler);

@@ -34,7 +34,19 @@ afterEach(async () => {
 
 describe('worker crash', () => {
   it('rejects only the crashed call and replaces the worker', async () => {
-    const pool = await openPool({ size: 2 });
+    const logged: Array<{ level: string; fields: object; message: string }> = [];
+    const record =
+      (level: string) =>
+      (fields: object, message: string): void => {
+        logged.push({ level, fields, message });
+      };
+    const logger = {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+    };
+    const pool = await openPool({ size: 2, logger });
     const doomed = slowCall(pool);
     await vi.waitFor(() => expect(pool.stats.running).toBe(1));
 
@@ -48,6 +60,10 @@ describe('worker crash', () => {
     await vi.waitFor(() => expect(pool.stats.workers).toBe(2));
     const pair = await pool.kem('ML-KEM-768').keygen(pattern(64, 5));
     expect(pair.publicKey).toHaveLength(1184);
+    const crash = logged.find((entry) => entry.message === 'pool worker stopped unexpectedly');
+    expect(crash?.level).toBe('warn');
+    expect(crash?.fields).toMatchObject({ operation: 'ML-DSA-87 sign' });
+    expect(logged.some((entry) => entry.message === 'replacing pool worker')).toBe(true);
   });
 
   it('leaves calls on other workers unaffected', async () => {
@@ -264,5 +280,17 @@ describe('options', () => {
       'idleTimeout must be a non-negative number',
     );
     await expect(startPool({ signal: AbortSignal.abort() })).rejects.toThrow(AbortError);
+  });
+
+  it.each([0, 5, 20])('rejects creation aborted after %i ms', async (delay) => {
+    const controller = new AbortController();
+    const creating = startPool({ size: 2, signal: controller.signal });
+    const outcome = rejectionOf(creating);
+
+    // Starting takes well over 20 ms, so these delays abort while compiling or instantiating.
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    controller.abort();
+
+    expect(await outcome).toBeInstanceOf(AbortError);
   });
 });
