@@ -58,7 +58,7 @@ function readIdleTimeout(value: number | undefined): number {
 export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool> {
   const { signal } = options;
   if (isAborted(signal)) {
-    throw new AbortError('createPqcPool', { cause: signal.reason });
+    throw new AbortError('createPqcPool', { cause: signal?.reason });
   }
   const idleTimeout = readIdleTimeout(options.idleTimeout);
 
@@ -77,7 +77,7 @@ export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool>
     createPlatform(workerUrl),
   ]);
   if (isAborted(signal)) {
-    throw new AbortError('createPqcPool', { cause: signal.reason });
+    throw new AbortError('createPqcPool', { cause: signal?.reason });
   }
   const size = requireInteger(options.size ?? platform.defaultSize, 'size', 1);
   const maxQueue =
@@ -99,7 +99,7 @@ export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool>
   } catch (error) {
     await scheduler.stop((operation) => new PoolClosedError(operation));
     if (isAborted(signal)) {
-      throw new AbortError('createPqcPool', { cause: signal.reason });
+      throw new AbortError('createPqcPool', { cause: signal?.reason });
     }
     throw error;
   }
