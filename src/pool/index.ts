@@ -24,7 +24,10 @@ import type { PoolOptions } from './types.js';
 /** Queue slots per worker when `maxQueue` is not given. */
 const DEFAULT_QUEUE_PER_WORKER = 1024;
 
-/** Returns whether `signal` has fired; a function, so each check reads the current state. */
+/**
+ * Returns whether `signal` has fired. TypeScript narrows an inline `signal.aborted` check after
+ * the first one, which would hide the later checks after each await.
+ */
 function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
