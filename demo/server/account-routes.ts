@@ -1,0 +1,125 @@
+/** Account routes: session, sign-up, password login, logout, key registration, fallback. */
+import {
+  HttpError,
+  readCookie,
+  readJsonObject,
+  sendJson,
+  SESSION_COOKIE,
+  sessionCookie,
+} from './http.js';
+import { requireBase64, requireBoolean } from './input.js';
+import {
+  KEM_ALGORITHM,
+  lockedError,
+  requireEmail,
+  requirePassword,
+  requireSession,
+  requireSessionUser,
+  requireUser,
+  SIGNATURE_ALGORITHM,
+  signIn,
+} from './route-context.js';
+import type { DemoServices, RouteHandler } from './route-context.js';
+import { toUserView } from './users.js';
+
+/** Returns the account routes keyed by `METHOD /path`. */
+export function createAccountRoutes(services: DemoServices): Record<string, RouteHandler> {
+  const kem = services.pqc.kem(KEM_ALGORITHM);
+  const signature = services.pqc.signature(SIGNATURE_ALGORITHM);
+
+  return {
+    'GET /api/session': async ({ request, response }) => {
+      const session = await services.sessions.find(readCookie(request, SESSION_COOKIE));
+      const user = session === null ? null : await services.users.findByEmail(session.email);
+      sendJson(response, 200, {
+        session:
+          session === null ? null : { ...session, expiresAt: session.expiresAt.toISOString() },
+        user: user === null ? null : toUserView(user),
+      });
+    },
+
+    'POST /api/accounts': async (context) => {
+      const body = await readJsonObject(context.request);
+      const email = requireEmail(body);
+      const password = requirePassword(body);
+
+      const user = await services.users.create(email, password);
+      context.log.info({ email: user.email }, 'account created');
+      await signIn(services, context, user, 'password', 201);
+    },
+
+    'POST /api/login/password': async (context) => {
+      const body = await readJsonObject(context.request);
+      const email = requireEmail(body);
+      const password = requirePassword(body);
+
+      const user = await services.users.findByEmail(email);
+      if (user === null) {
+        throw new HttpError(401, 'ERR_INVALID_CREDENTIALS', 'wrong email or password');
+      }
+      if (!user.classicalFallback) {
+        throw new HttpError(
+          403,
+          'ERR_PASSWORD_LOGIN_DISABLED',
+          `password login is turned off for this account; sign in with the ${SIGNATURE_ALGORITHM} key`,
+        );
+      }
+
+      const outcome = await services.users.authenticate(email, password);
+      if (outcome.result === 'locked') {
+        throw lockedError(outcome.lockUntil);
+      }
+      if (outcome.result === 'rejected') {
+        throw new HttpError(401, 'ERR_INVALID_CREDENTIALS', 'wrong email or password');
+      }
+      await signIn(services, context, await requireUser(services, email), 'password');
+    },
+
+    'POST /api/logout': async ({ request, response, log }) => {
+      const sessionId = readCookie(request, SESSION_COOKIE);
+      if (sessionId !== undefined && sessionId.length > 0) {
+        await services.sessions.close(sessionId);
+        log.info('session closed');
+      }
+      response.setHeader('set-cookie', sessionCookie('', 0));
+      sendJson(response, 200, {});
+    },
+
+    'POST /api/keys': async ({ request, response, log }) => {
+      const session = await requireSession(services, request);
+      const body = await readJsonObject(request);
+      const kemPublicKey = requireBase64(body, 'kemPublicKey', kem.publicKeyLength);
+      const signaturePublicKey = requireBase64(
+        body,
+        'signaturePublicKey',
+        signature.publicKeyLength,
+      );
+      kem.checkPublicKey(kemPublicKey);
+
+      const user = await services.users.registerKeys(
+        session.email,
+        kemPublicKey,
+        signaturePublicKey,
+      );
+      log.info({ email: user.email, pqcKeyId: user.pqcKeyId }, 'public keys registered');
+      sendJson(response, 200, { user: toUserView(user) });
+    },
+
+    'PUT /api/account/classical-fallback': async ({ request, response, log }) => {
+      const current = await requireSessionUser(services, request);
+      const body = await readJsonObject(request);
+      const enabled = requireBoolean(body, 'enabled');
+      if (!enabled && current.pqcKeyId === null) {
+        throw new HttpError(
+          409,
+          'ERR_NO_PQC_KEYS',
+          'register post-quantum keys before turning password login off, or the account has no way in',
+        );
+      }
+
+      const user = await services.users.setClassicalFallback(current.email, enabled);
+      log.info({ email: user.email, classicalFallback: enabled }, 'classical fallback changed');
+      sendJson(response, 200, { user: toUserView(user) });
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The demo's request handler: static files under a strict CSP, and the JSON API. Every handled
+ * failure becomes `{ error: { code, message } }` with a 4xx status; anything else is logged with
+ * the request id and returned as a 500 that reveals nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { PqcError } from '../../src/errors.js';
+import { HttpError, SECURITY_HEADERS, sendError } from './http.js';
+import { createAccountRoutes } from './account-routes.js';
+import { createLoginRoutes } from './login-routes.js';
+import type { DemoServices, RouteContext, RouteHandler } from './route-context.js';
+import type { StaticFile } from './static-files.js';
+
+/** Status codes for the SDK's input errors: all of them are the client's fault. */
+const PQC_ERROR_STATUS: Partial<Record<string, number>> = {
+  ERR_INVALID_ARGUMENT: 400,
+  ERR_INVALID_LENGTH: 400,
+  ERR_INVALID_PUBLIC_KEY: 400,
+  ERR_INVALID_ENCODING: 400,
+  ERR_STORE_VALIDATION: 400,
+  ERR_STORE_CONFLICT: 409,
+  ERR_STORE_NOT_FOUND: 404,
+};
+
+function sendStatic(request: IncomingMessage, response: ServerResponse, file: StaticFile): void {
+  response.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'content-type': file.contentType,
+    'content-length': file.body.length,
+    'cache-control': 'no-cache',
+  });
+  response.end(request.method === 'HEAD' ? undefined : file.body);
+}
+
+/** Turns what a route threw into the HttpError to send, or undefined for an unexpected error. */
+function toHttpError(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) {
+    return error;
+  }
+  if (error instanceof PqcError) {
+    const status = PQC_ERROR_STATUS[error.code];
+    return status === undefined ? undefined : new HttpError(status, error.code, error.message);
+  }
+  return undefined;
+}
+
+/** Builds the request listener of the demo server. */
+export function createRequestListener(
+  services: DemoServices,
+  staticFiles: ReadonlyMap<string, StaticFile>,
+  logger: Logger,
+): RequestListener {
+  const routes: ReadonlyMap<string, RouteHandler> = new Map(
+    Object.entries({ ...createAccountRoutes(services), ...createLoginRoutes(services) }),
+  );
+
+  return (request, response) => {
+    const requestId = randomUUID();
+    const method = request.method ?? 'GET';
+    const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+    const log = logger.child({ requestId, method, path });
+
+    const handle = async (): Promise<void> => {
+      if (!path.startsWith('/api/')) {
+        const file = staticFiles.get(path);
+        if (file === undefined || (method !== 'GET' && method !== 'HEAD')) {
+          throw new HttpError(404, 'ERR_NOT_FOUND', `no file at ${path}`);
+        }
+        sendStatic(request, response, file);
+        return;
+      }
+
+      const route = routes.get(`${method} ${path}`);
+      if (route === undefined) {
+        const known = [...routes.keys()].filter((key) => key.endsWith(` ${path}`));
+        throw known.length === 0
+          ? new HttpError(404, 'ERR_NOT_FOUND', `no API endpoint at ${path}`)
+          : new HttpError(
+              405,
+              'ERR_METHOD_NOT_ALLOWED',
+              `${path} accepts ${known.map((key) => key.split(' ')[0]).join(', ')}, not ${method}`,
+            );
+      }
+      const context: RouteContext = { request, response, log };
+      await route(context);
+    };
+
+    handle().catch((error: unknown) => {
+      const httpError = toHttpError(error);
+      if (response.headersSent) {
+        log.error({ err: error }, 'request failed after the response started');
+        response.destroy();
+        return;
+      }
+      if (httpError === undefined) {
+        log.error({ err: error }, 'request failed');
+        sendError(
+          response,
+          new HttpError(
+            500,
+            'ERR_INTERNAL',
+            `internal error; the server log has request id ${requestId}`,
+          ),
+        );
+        return;
+      }
+
+      log.info({ status: httpError.status, code: httpError.code }, 'request rejected');
+      if (httpError.status === 413) {
+        // The rest of the body is not read, so the connection cannot carry another request.
+        response.setHeader('connection', 'close');
+      }
+      sendError(response, httpError);
+    });
+  };
+}

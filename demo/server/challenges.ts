@@ -1,0 +1,119 @@
+/**
+ * One-time login challenges kept in MongoDB. Each challenge carries 32 random bytes for the
+ * ML-DSA signature and an ML-KEM ciphertext for the second factor. The server keeps only the
+ * HMAC-SHA-256 tag it expects back, never the KEM shared secret itself.
+ *
+ * A challenge is consumed with one `findOneAndDelete`, so two requests racing on the same id
+ * cannot both get it. FerretDB has no TTL indexes, so expiry is checked on consume and expired
+ * documents are swept when new challenges are issued and on a timer.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { Binary } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
+
+/** Bytes of randomness the client signs. */
+export const CHALLENGE_LENGTH = 32;
+/** Random bytes behind a challenge id; the id is their base64url form. */
+const CHALLENGE_ID_BYTES = 32;
+/** Characters of a challenge id: unpadded base64url of {@link CHALLENGE_ID_BYTES} bytes. */
+export const CHALLENGE_ID_LENGTH = 43;
+/** How long a challenge stays valid, in milliseconds. */
+export const CHALLENGE_TTL_MS = 2 * 60 * 1000;
+/** Name of the collection that stores challenges. */
+export const CHALLENGES_COLLECTION = 'loginChallenges';
+
+interface ChallengeDocument {
+  _id: string;
+  email: string;
+  pqcKeyId: string;
+  challenge: Binary;
+  kemProofTag: Binary;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** A challenge as handed to the client. */
+export interface IssuedChallenge {
+  challengeId: string;
+  challenge: Uint8Array;
+  expiresAt: Date;
+}
+
+/** A challenge taken out of the store by {@link ChallengeStore.consume}. */
+export interface ConsumedChallenge {
+  email: string;
+  /** Key pair the challenge was issued for; the login fails if the user's keys changed since. */
+  pqcKeyId: string;
+  challenge: Uint8Array;
+  kemProofTag: Uint8Array;
+  expired: boolean;
+}
+
+/**
+ * Computes the second-factor proof: HMAC-SHA-256 keyed with the ML-KEM shared secret over the
+ * UTF-8 bytes of the challenge id.
+ */
+export function kemProofTag(sharedSecret: Uint8Array, challengeId: string): Uint8Array {
+  return new Uint8Array(createHmac('sha256', sharedSecret).update(challengeId, 'utf8').digest());
+}
+
+/** Issues, consumes and sweeps login challenges. */
+export class ChallengeStore {
+  readonly #collection: Collection<ChallengeDocument>;
+  readonly #now: () => number;
+  readonly #ttlMs: number;
+
+  constructor(db: Db, now: () => number, ttlMs = CHALLENGE_TTL_MS) {
+    this.#collection = db.collection<ChallengeDocument>(CHALLENGES_COLLECTION);
+    this.#now = now;
+    this.#ttlMs = ttlMs;
+  }
+
+  /**
+   * Stores a new challenge for `email` and its key pair `pqcKeyId`, whose second factor expects
+   * the HMAC of the id under `sharedSecret`, and returns what the client needs to respond to it.
+   */
+  async issue(email: string, pqcKeyId: string, sharedSecret: Uint8Array): Promise<IssuedChallenge> {
+    const challengeId = randomBytes(CHALLENGE_ID_BYTES).toString('base64url');
+    const challenge = new Uint8Array(randomBytes(CHALLENGE_LENGTH));
+    const createdAt = new Date(this.#now());
+    const expiresAt = new Date(createdAt.getTime() + this.#ttlMs);
+
+    await this.#collection.insertOne({
+      _id: challengeId,
+      email,
+      pqcKeyId,
+      challenge: new Binary(challenge),
+      kemProofTag: new Binary(kemProofTag(sharedSecret, challengeId)),
+      createdAt,
+      expiresAt,
+    });
+    return { challengeId, challenge, expiresAt };
+  }
+
+  /**
+   * Removes the challenge `challengeId` and returns it, or null when it does not exist or was
+   * already used. An expired challenge is removed too and comes back with `expired` set.
+   */
+  async consume(challengeId: string): Promise<ConsumedChallenge | null> {
+    const document = await this.#collection.findOneAndDelete({ _id: challengeId });
+    if (document === null) {
+      return null;
+    }
+    return {
+      email: document.email,
+      pqcKeyId: document.pqcKeyId,
+      challenge: new Uint8Array(document.challenge.value()),
+      kemProofTag: new Uint8Array(document.kemProofTag.value()),
+      expired: document.expiresAt.getTime() <= this.#now(),
+    };
+  }
+
+  /** Deletes every expired challenge and returns how many there were. */
+  async sweep(): Promise<number> {
+    const result = await this.#collection.deleteMany({
+      expiresAt: { $lte: new Date(this.#now()) },
+    });
+    return result.deletedCount;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Signature login: a one-time challenge signed with ML-DSA-65 under the context
+ * {@link LOGIN_CONTEXT}, plus proof of the ML-KEM-768 secret key as HMAC-SHA-256 under the
+ * shared secret of an encapsulation to the user's registered public key.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { CHALLENGE_ID_LENGTH } from './challenges.js';
+import { HttpError, readJsonObject, sendJson } from './http.js';
+import { requireBase64, requireBase64Url, toBase64 } from './input.js';
+import {
+  KEM_ALGORITHM,
+  lockedError,
+  requireEmail,
+  requireUser,
+  SIGNATURE_ALGORITHM,
+  signIn,
+} from './route-context.js';
+import type { DemoServices, RouteHandler } from './route-context.js';
+
+/** FIPS 204 context string of login signatures, so they cannot be replayed as another kind. */
+export const LOGIN_CONTEXT = 'qynauth-login-v1';
+/** Length of the KEM proof (an HMAC-SHA-256 tag), in bytes. */
+const KEM_PROOF_LENGTH = 32;
+
+/** Returns the challenge and signature-login routes. */
+export function createLoginRoutes(services: DemoServices): Record<string, RouteHandler> {
+  const kem = services.pqc.kem(KEM_ALGORITHM);
+  const signature = services.pqc.signature(SIGNATURE_ALGORITHM);
+  const context = new TextEncoder().encode(LOGIN_CONTEXT);
+
+  return {
+    'POST /api/login/challenge': async ({ request, response, log }) => {
+      const body = await readJsonObject(request);
+      const email = requireEmail(body);
+
+      const user = await services.users.findByEmail(email);
+      if (user === null || user.pqcKeyId === null || user.pqcPublicKey === null) {
+        throw new HttpError(
+          404,
+          'ERR_NO_PQC_KEYS',
+          'no post-quantum keys are registered for this email; sign in with the password and register keys',
+        );
+      }
+      if (user.lockUntil !== null && user.lockUntil.getTime() > services.now()) {
+        throw lockedError(user.lockUntil);
+      }
+
+      const swept = await services.challenges.sweep();
+      const { ciphertext, sharedSecret } = kem.encapsulate(
+        new Uint8Array(Buffer.from(user.pqcPublicKey, 'base64')),
+      );
+      try {
+        const issued = await services.challenges.issue(user.email, user.pqcKeyId, sharedSecret);
+        log.info(
+          { email: user.email, challengeId: issued.challengeId, swept },
+          'login challenge issued',
+        );
+        sendJson(response, 200, {
+          challengeId: issued.challengeId,
+          challenge: toBase64(issued.challenge),
+          kemCiphertext: toBase64(ciphertext),
+          expiresAt: issued.expiresAt.toISOString(),
+        });
+      } finally {
+        sharedSecret.fill(0);
+      }
+    },
+
+    'POST /api/login/signature': async (routeContext) => {
+      const { request, log } = routeContext;
+      const body = await readJsonObject(request);
+      const challengeId = requireBase64Url(body, 'challengeId', CHALLENGE_ID_LENGTH);
+      const signatureBytes = requireBase64(body, 'signature', signature.signatureLength);
+      const kemProof = requireBase64(body, 'kemProof', KEM_PROOF_LENGTH);
+
+      const challenge = await services.challenges.consume(challengeId);
+      if (challenge === null) {
+        throw new HttpError(
+          401,
+          'ERR_CHALLENGE_NOT_FOUND',
+          'the challenge is unknown or was already used; request a new one',
+        );
+      }
+      if (challenge.expired) {
+        throw new HttpError(
+          401,
+          'ERR_CHALLENGE_EXPIRED',
+          'the challenge has expired; request a new one',
+        );
+      }
+
+      const user = await services.users.findByEmail(challenge.email);
+      if (
+        user === null ||
+        user.pqcKeyId !== challenge.pqcKeyId ||
+        user.pqcSignaturePublicKey === null
+      ) {
+        throw new HttpError(
+          401,
+          'ERR_KEYS_CHANGED',
+          'the account keys changed after the challenge was issued; request a new one',
+        );
+      }
+      const publicKey = new Uint8Array(Buffer.from(user.pqcSignaturePublicKey, 'base64'));
+      const signatureValid = signature.verify(challenge.challenge, signatureBytes, publicKey, {
+        context,
+      });
+      const proofValid = timingSafeEqual(kemProof, challenge.kemProofTag);
+
+      const outcome = await services.users.recordLoginAttempt(
+        user.email,
+        signatureValid && proofValid,
+      );
+      log.info(
+        { email: user.email, challengeId, signatureValid, proofValid, result: outcome.result },
+        'signature login attempt',
+      );
+      if (outcome.result === 'locked') {
+        throw lockedError(outcome.lockUntil);
+      }
+      if (!signatureValid) {
+        throw new HttpError(
+          401,
+          'ERR_SIGNATURE_INVALID',
+          `the ${SIGNATURE_ALGORITHM} signature does not verify against the registered key`,
+        );
+      }
+      if (!proofValid) {
+        throw new HttpError(
+          401,
+          'ERR_KEM_PROOF_INVALID',
+          `the ${KEM_ALGORITHM} proof does not match; the ciphertext was decapsulated with another key`,
+        );
+      }
+      await signIn(services, routeContext, await requireUser(services, user.email), 'signature');
+    },
+  };
+}
