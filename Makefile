@@ -78,6 +78,11 @@ clean:
 SIMD_SOURCES := $(sort $(wildcard native/simd/*.c))
 SIMD_HEADERS := $(sort $(wildcard native/simd/*.h))
 CFLAGS_SIMD := $(CFLAGS_WASM) -msimd128
+# mlkem-native takes its native arithmetic backend from native/simd (see mlkem_config.h).
+MLKEM_BACKEND := native/simd/mlkem_config.h native/simd/mlkem_backend.h \
+  native/simd/mlkem_backend_impl.h native/simd/mlkem_ntt.h
+CFLAGS_SIMD_LIBOQS := $(CFLAGS_SIMD) -include $(CURDIR)/native/simd/mlkem_config.h \
+  -I$(CURDIR)/native/simd
 SIMD_EXPORTS := $(EXPORTS),_qyn_simd128,_qyn_test_keccak_x2
 # ML-DSA reference functions that native/simd/mldsa_wrap.c replaces at link time.
 MLDSA_WRAPPED := ntt invntt_tomont poly_pointwise_montgomery polyvec_matrix_expand \
@@ -85,10 +90,10 @@ MLDSA_WRAPPED := ntt invntt_tomont poly_pointwise_montgomery polyvec_matrix_expa
 SIMD_WRAPS := $(foreach set,44 65 87,$(foreach function,$(MLDSA_WRAPPED), \
   -Wl,--wrap=pqcrystals_ml_dsa_$(set)_ref_$(function)))
 
-$(SIMD_BUILD_DIR)/lib/liboqs.a: $(LIBOQS_SRC)/CMakeLists.txt
+$(SIMD_BUILD_DIR)/lib/liboqs.a: $(LIBOQS_SRC)/CMakeLists.txt $(MLKEM_BACKEND)
 	emcmake cmake -S $(LIBOQS_SRC) -B $(SIMD_BUILD_DIR) -G Ninja \
 	  -DCMAKE_BUILD_TYPE=Release \
-	  -DCMAKE_C_FLAGS="$(CFLAGS_SIMD)" \
+	  -DCMAKE_C_FLAGS="$(CFLAGS_SIMD_LIBOQS)" \
 	  -DOQS_MINIMAL_BUILD="$(ALGORITHMS)" \
 	  -DOQS_USE_OPENSSL=OFF \
 	  -DOQS_DIST_BUILD=OFF \
