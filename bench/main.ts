@@ -4,6 +4,7 @@
  * bench/results/latest.json, latest.svg and latest.md (quick.* with --quick).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -253,6 +254,7 @@ async function main(): Promise<void> {
   }
 
   const { node, commit, uncommittedChanges, ...machine } = describeEnvironment(ROOT);
+  const loadAtStart = loadavg()[0]!;
   const skipped: Skipped[] = [];
   const sdk = await importSdk();
   const ours = await loadOurs(sdk);
@@ -286,6 +288,7 @@ async function main(): Promise<void> {
     node,
     commit,
     uncommittedChanges,
+    loadAverage: { start: loadAtStart, end: loadavg()[0]! },
     versions,
     native,
     poolSource,

@@ -180,6 +180,8 @@ export function renderMarkdown(report: BenchReport): string {
     `- Machine: ${machine.cpuModel}, ${machine.cores} logical CPUs, ${machine.totalMemoryGiB} GiB, ${machine.platform}/${machine.arch}`,
     `- Node ${report.node}, commit \`${report.commit}\`` +
       (report.uncommittedChanges ? ' with uncommitted changes in the working tree' : ''),
+    `- Load average (1 min): ${report.loadAverage.start.toFixed(2)} at the start, ` +
+      `${report.loadAverage.end.toFixed(2)} at the end, on ${machine.cores} logical CPUs`,
     `- Versions: ${versions}`,
     `- Native builds: ${native || 'not run'}`,
     '',

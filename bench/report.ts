@@ -20,6 +20,11 @@ export interface BenchReport {
   commit: string;
   /** Whether tracked files differed from `commit` when the run started. */
   uncommittedChanges: boolean;
+  /**
+   * One-minute load average of the machine when the run started and ended. Above the number of
+   * cores, other processes competed for the CPU and the numbers are noisy.
+   */
+  loadAverage: { start: number; end: number };
   /** Version of each implementation measured in this process. */
   versions: Partial<Record<ImplementationName, string>>;
   native: NativeBuildInfo[];
@@ -155,6 +160,8 @@ export function renderReport(report: BenchReport): string {
     `${report.command} on ${machine.cpuModel} (${machine.cores} logical CPUs, ` +
       `${machine.totalMemoryGiB} GiB), Node ${report.node}, commit ${report.commit}` +
       (report.uncommittedChanges ? ' with uncommitted changes' : ''),
+    `Load average (1 min): ${report.loadAverage.start.toFixed(2)} at the start, ` +
+      `${report.loadAverage.end.toFixed(2)} at the end`,
     `Versions: ${Object.entries(report.versions)
       .map(([name, version]) => `${name} ${version}`)
       .join(', ')}`,

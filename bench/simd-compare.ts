@@ -4,8 +4,9 @@
  *
  *   npx tsx bench/simd-compare.ts [--rounds N] [--round-ms N]
  *
- * Every round runs each implementation for round-ms milliseconds per operation, in an order
- * that rotates from round to round, so that load from other processes hits all of them alike.
+ * Every round runs each implementation for round-ms milliseconds of CPU time per operation, in
+ * an order that rotates from round to round, so that load from other processes hits all of them
+ * alike.
  * It prints the median rate of each, the spread of the per-round rates as noise, and the ratios
  * with their geometric means. It exits with status 0 whatever the ratios, because timing is no
  * test.
@@ -47,17 +48,23 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
   return parsed;
 }
 
-/** Calls `run` for at least `durationMs` and returns the rate in operations per second. */
+/**
+ * Calls `run` for at least `durationMs` of CPU time and returns the rate in operations per CPU
+ * second. CPU time, unlike wall-clock time, leaves out the time the thread waits while other
+ * processes run, which matters on a shared machine.
+ */
 function measureRate(run: PreparedOperation, durationMs: number): number {
-  const start = performance.now();
+  const start = process.cpuUsage();
+  const durationMicros = durationMs * 1000;
   let calls = 0;
-  let elapsed = 0;
+  let elapsedMicros = 0;
   do {
     run();
     calls++;
-    elapsed = performance.now() - start;
-  } while (elapsed < durationMs);
-  return (calls * 1000) / elapsed;
+    const used = process.cpuUsage(start);
+    elapsedMicros = used.user + used.system;
+  } while (elapsedMicros < durationMicros);
+  return (calls * 1e6) / elapsedMicros;
 }
 
 /** Runs one operation of every contender in rotating order and collects per-round rates. */
@@ -179,7 +186,8 @@ const widths = header.map((title, column) =>
 const format = (row: readonly string[]): string =>
   row.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
 console.log(
-  `${rounds} rounds of ${roundMs} ms per contender and operation; noise is (max - min) / median`,
+  `${rounds} rounds of ${roundMs} ms CPU time per contender and operation; ` +
+    'rates are per CPU second; noise is (max - min) / median',
 );
 console.log(format(header));
 for (const row of rows) {
