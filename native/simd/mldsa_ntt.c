@@ -89,8 +89,21 @@ void qyn_mldsa_ntt_init(void) {
     }
 }
 
+/*
+ * Returns `value` unchanged through an empty assembly statement, which the compiler cannot see
+ * through. Clang 14 implements wasm_i64x2_extmul_* as sign extension plus i64x2.mul, and emits
+ * the extmul instruction only when it still sees both extensions next to the multiplication.
+ * Without the barrier it folds a constant operand or hoists a loop-invariant one out of the
+ * loop, and V8 then expands i64x2.mul into several instructions on x64.
+ */
+static inline v128_t opaque(v128_t value) {
+    __asm__ volatile("" : "+r"(value));
+    return value;
+}
+
 /* High 32 bits of the signed 64-bit products of the lanes of a and b. */
 static inline v128_t mulhi(v128_t a, v128_t b) {
+    b = opaque(b);
     v128_t low = wasm_i64x2_extmul_low_i32x4(a, b);
     v128_t high = wasm_i64x2_extmul_high_i32x4(a, b);
     return wasm_i32x4_shuffle(low, high, 1, 3, 5, 7);
