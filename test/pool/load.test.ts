@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PqcPool } from '../../src/pool/index.js';
 import { ROOT, startPool } from './helpers.js';
@@ -27,8 +28,14 @@ async function runFixture(name: string, nodeOptions: string[] = []): Promise<unk
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 
-/** Largest event-loop delay allowed while the pool works, a generous responsiveness bound. */
+/**
+ * Largest event-loop delay allowed while the pool works, beyond the delay that two spinning
+ * threads cause: a generous responsiveness bound. The same 1,000 key generations run
+ * in-thread would block the loop for about 50 ms at once.
+ */
 const MAX_EVENT_LOOP_DELAY_MS = 50;
+/** Length of the baseline measurement, in ms. */
+const BASELINE_MS = 1000;
 /**
  * Bounds on growth over 100,000 operations. Retaining each result's ciphertext was measured to
  * add 19 MB of heap and 140 MB of RSS. Without a leak, RSS still rises by up to about 30 MB
@@ -68,17 +75,33 @@ describe('main thread', () => {
 
   it('stays responsive during 1,000 ML-KEM-768 key generations', async () => {
     const kem = pool.kem('ML-KEM-768');
-    const histogram = monitorEventLoopDelay({ resolution: 5 });
+    const baseline = monitorEventLoopDelay({ resolution: 5 });
+    const busy = monitorEventLoopDelay({ resolution: 5 });
 
-    histogram.enable();
+    // The baseline is the lag that CPU contention alone causes right now: two bare threads spin
+    // as the pool's workers will, on top of whatever else (other test files) runs on the cores.
+    const spinners = Array.from(
+      { length: 2 },
+      () =>
+        new Worker(`const end = Date.now() + ${BASELINE_MS}; while (Date.now() < end);`, {
+          eval: true,
+        }),
+    );
+    baseline.enable();
+    await Promise.all(
+      spinners.map((spinner) => new Promise((resolve) => spinner.once('exit', resolve))),
+    );
+    baseline.disable();
+    busy.enable();
     const single = await Promise.all(Array.from({ length: 1000 }, () => kem.keygen()));
     const batch = await kem.keygenBatch(1000);
-    histogram.disable();
+    busy.disable();
 
     expect(single).toHaveLength(1000);
     expect(batch).toHaveLength(1000);
-    expect(histogram.count).toBeGreaterThan(0);
-    expect(histogram.max / 1e6).toBeLessThan(MAX_EVENT_LOOP_DELAY_MS);
+    expect(busy.count).toBeGreaterThan(0);
+    expect(baseline.count).toBeGreaterThan(0);
+    expect(busy.max / 1e6).toBeLessThan(MAX_EVENT_LOOP_DELAY_MS + baseline.max / 1e6);
   });
 });
 
