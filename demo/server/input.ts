@@ -11,12 +11,15 @@ export function requireString(
   maxLength: number,
 ): string {
   const value = body[field];
-  if (typeof value !== 'string' || value.length === 0) {
+  if (value === undefined || value === null || value === '') {
     throw new HttpError(
       400,
       'ERR_MISSING_FIELD',
       `${field} is missing; send it as a non-empty string`,
     );
+  }
+  if (typeof value !== 'string') {
+    throw new HttpError(400, 'ERR_INVALID_FIELD', `${field} must be a string, got ${typeof value}`);
   }
   if (value.length > maxLength) {
     throw new HttpError(
@@ -31,10 +34,13 @@ export function requireString(
 /** Returns `body[field]` if it is a boolean. */
 export function requireBoolean(body: Record<string, unknown>, field: string): boolean {
   const value = body[field];
+  if (value === undefined) {
+    throw new HttpError(400, 'ERR_MISSING_FIELD', `${field} is missing; send true or false`);
+  }
   if (typeof value !== 'boolean') {
     throw new HttpError(
       400,
-      'ERR_MISSING_FIELD',
+      'ERR_INVALID_FIELD',
       `${field} must be true or false, got ${typeof value}`,
     );
   }
