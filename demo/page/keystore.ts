@@ -4,7 +4,7 @@
  * created non-extractable, and the passphrase never leaves the page.
  */
 
-/** PBKDF2 iterations, the OWASP Password Storage Cheat Sheet figure for PBKDF2-HMAC-SHA-256. */
+/** PBKDF2 iterations: the minimum for PBKDF2-HMAC-SHA-256 in the OWASP Password Storage Cheat Sheet (2023). */
 export const PBKDF2_ITERATIONS = 600_000;
 /** Bytes of PBKDF2 salt, fresh for every record. */
 const SALT_LENGTH = 16;

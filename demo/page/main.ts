@@ -89,6 +89,18 @@ function renderFacts(user: UserView | null): void {
 }
 
 let poolPromise: Promise<PqcPool> | undefined;
+/** Whether a session is open and whether this browser stores keys; they enable the controls. */
+const state = { signedIn: false, hasKeyRecords: false };
+
+/** Enables the controls that the current state allows, except buttons whose action runs. */
+function updateControls(): void {
+  const allow = (control: HTMLButtonElement | HTMLInputElement, allowed: boolean): void => {
+    control.disabled = !allowed || control.dataset['busy'] === 'true';
+  };
+  allow(ui.generate, state.signedIn);
+  allow(ui.classicalFallback, state.signedIn);
+  allow(ui.signatureLogin, state.hasKeyRecords);
+}
 
 /** Starts the worker pool on first use; later calls share it. */
 function getPool(): Promise<PqcPool> {
@@ -130,14 +142,15 @@ async function guarded(
   } finally {
     button.disabled = false;
     delete button.dataset['busy'];
+    updateControls();
   }
 }
 
 function renderUser(user: UserView | null, method?: 'signature' | 'password'): void {
   document.body.dataset['signedIn'] = String(user !== null);
   ui.logout.hidden = user === null;
-  ui.generate.disabled = user === null;
-  ui.classicalFallback.disabled = user === null;
+  state.signedIn = user !== null;
+  updateControls();
   renderFacts(user);
 
   if (user === null) {
@@ -176,7 +189,8 @@ async function refreshAccounts(selected?: string): Promise<void> {
     options.push(placeholder);
   }
   ui.loginAccount.replaceChildren(...options);
-  ui.signatureLogin.disabled = records.length === 0;
+  state.hasKeyRecords = records.length > 0;
+  updateControls();
   if (selected !== undefined) {
     ui.loginAccount.value = selected;
   }
