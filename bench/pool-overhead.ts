@@ -6,10 +6,10 @@
  * - added latency: one pooled call against one in-thread call (target: at most 50 µs at the
  *   median; p99 is reported).
  *
- * Two baselines measured in the same run show what the machine itself allows. The first is the
- * speedup of two bare worker threads running in-thread keygen loops side by side, the ceiling
- * for any pool of 2. The second is the round trip of a one-byte message to a bare worker
- * thread, the floor of any pooled call. On a shared machine all these numbers move together,
+ * Two baselines measured in the same run show what the machine itself allows. The first, taken
+ * in every throughput round, is the speedup of two bare worker threads running in-thread
+ * keygen loops side by side, the ceiling for any pool of 2. The second is the round trip of a
+ * one-byte message to a bare worker thread, the floor of any pooled call. On a shared machine all these numbers move together,
  * so compare each pool number with its baseline. In-thread and pooled samples alternate, so
  * that load changes hit both alike, because tinybench's one-task-after-another runs were too
  * sensitive to them on a shared VM.
@@ -79,19 +79,13 @@ async function startBareWorkers(count: number): Promise<Worker[]> {
   return workers;
 }
 
-/** Speedup of two bare threads over one, each running the same keygen loop. */
-async function measureParallelCeiling(): Promise<number> {
-  const workers = await startBareWorkers(WORKERS);
-  const ratios: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const alone = (await request(workers[0]!, 'keygen')) as number;
-    const start = performance.now();
-    await Promise.all(workers.map((worker) => request(worker, 'keygen')));
-    const together = performance.now() - start;
-    ratios.push((WORKERS * alone) / together);
-  }
-  await Promise.all(workers.map((worker) => worker.terminate()));
-  return median(ratios);
+/** Speedup of two bare threads over one, each running the same keygen loop, measured once. */
+async function measureParallelCeiling(workers: readonly Worker[]): Promise<number> {
+  const alone = (await request(workers[0]!, 'keygen')) as number;
+  const start = performance.now();
+  await Promise.all(workers.map((worker) => request(worker, 'keygen')));
+  const together = performance.now() - start;
+  return (workers.length * alone) / together;
 }
 
 /** Round trip of a one-byte message to a bare worker thread, in µs. */
@@ -118,27 +112,41 @@ async function rate(step: () => unknown, items: number, durationMs: number): Pro
   return done / ((performance.now() - start) / 1000);
 }
 
-/** Median over rounds of in-thread and pooled rates, measured alternately. */
+interface RateRow {
+  inThreadPerSecond: number;
+  poolPerSecond: number;
+  /** Median over rounds of the pool's rate over the in-thread rate. */
+  speedup: number;
+  /** Median over rounds of the bare-thread speedup measured in the same round. */
+  ceiling: number;
+  /** Median over rounds of speedup / ceiling: the share of the machine's parallelism used. */
+  efficiency: number;
+}
+
+/**
+ * Measures in-thread and pooled rates alternately, with the bare-thread ceiling in each
+ * round, and returns the medians over rounds.
+ */
 async function compareRates(
   inThread: () => unknown,
   pooled: () => Promise<unknown>,
   batch: number,
-): Promise<{ inThreadPerSecond: number; poolPerSecond: number; speedup: number }> {
+  bareWorkers: readonly Worker[],
+): Promise<RateRow> {
   await pooled();
-  const inThreadRates: number[] = [];
-  const poolRates: number[] = [];
-  const ratios: number[] = [];
+  const rows: Array<{ single: number; batched: number; ceiling: number }> = [];
   for (let round = 0; round < ROUNDS; round++) {
     const single = await rate(inThread, 1, ROUND_MS);
     const batched = await rate(pooled, batch, ROUND_MS);
-    inThreadRates.push(single);
-    poolRates.push(batched);
-    ratios.push(batched / single);
+    const ceiling = await measureParallelCeiling(bareWorkers);
+    rows.push({ single, batched, ceiling });
   }
   return {
-    inThreadPerSecond: median(inThreadRates),
-    poolPerSecond: median(poolRates),
-    speedup: median(ratios),
+    inThreadPerSecond: median(rows.map((row) => row.single)),
+    poolPerSecond: median(rows.map((row) => row.batched)),
+    speedup: median(rows.map((row) => row.batched / row.single)),
+    ceiling: median(rows.map((row) => row.ceiling)),
+    efficiency: median(rows.map((row) => row.batched / row.single / row.ceiling)),
   };
 }
 
@@ -194,9 +202,8 @@ const messages = Array.from({ length: SIGN_BATCH }, (_, i) =>
   new Uint8Array(MESSAGE_LENGTH).fill(i),
 );
 
-const parallelCeiling = await measureParallelCeiling();
 const bareRoundTrip = await measureBareRoundTrip();
-
+const bareWorkers = await startBareWorkers(WORKERS);
 const pool = await createPqcPool({ size: WORKERS });
 const pooledKem = pool.kem('ML-KEM-768');
 const pooledScheme = pool.signature('ML-DSA-65');
@@ -205,13 +212,16 @@ const throughput = {
     () => kem.keygen(),
     () => pooledKem.keygenBatch(KEYGEN_BATCH),
     KEYGEN_BATCH,
+    bareWorkers,
   ),
   'ML-DSA-65 sign': await compareRates(
     () => scheme.sign(messages[0]!, signingKey),
     () => pooledScheme.signBatch(messages, signingKey),
     SIGN_BATCH,
+    bareWorkers,
   ),
 };
+await Promise.all(bareWorkers.map((worker) => worker.terminate()));
 const latency = {
   'ML-KEM-768 encapsulate': await compareLatency(
     () => kem.encapsulate(encapsulationKey),
@@ -231,7 +241,7 @@ const report = {
     node: process.version,
   },
   workers: WORKERS,
-  baselines: { parallelCeiling, bareRoundTrip },
+  bareRoundTrip,
   throughput,
   latency,
 };
@@ -243,15 +253,13 @@ if (process.argv.includes('--json')) {
   const us = (value: number): string => `${value.toFixed(1)} µs`;
   console.log(`${machine.cpu}, ${machine.availableParallelism} logical CPUs, Node ${machine.node}`);
   console.log(
-    `2 bare threads over 1 (ceiling of a pool of ${WORKERS}): ${parallelCeiling.toFixed(2)}x`,
-  );
-  console.log(
     `bare worker round trip: p50 ${us(bareRoundTrip.p50Us)}, p99 ${us(bareRoundTrip.p99Us)}`,
   );
   for (const [name, row] of Object.entries(throughput)) {
     console.log(
       `${name}: in-thread ${row.inThreadPerSecond.toFixed(0)}/s, pool of ${WORKERS} in batches ` +
-        `${row.poolPerSecond.toFixed(0)}/s, ${row.speedup.toFixed(2)}x`,
+        `${row.poolPerSecond.toFixed(0)}/s, ${row.speedup.toFixed(2)}x; 2 bare threads ` +
+        `${row.ceiling.toFixed(2)}x; pool/bare ${row.efficiency.toFixed(2)}`,
     );
   }
   for (const [name, row] of Object.entries(latency)) {
