@@ -1,6 +1,7 @@
-// The pool under load: terminate() with a full queue, event-loop responsiveness while workers
-// are busy, and memory over 100,000 operations. The first and last run in child processes, to
-// observe the process exiting on its own and to call the garbage collector.
+// The pool under load and at exit: terminate() with a full queue, an unclosed pool, event-loop
+// responsiveness while workers are busy, and memory over 100,000 operations. All but the
+// responsiveness check run in child processes, to observe the process exiting on its own and
+// to call the garbage collector.
 import { execFile } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +60,15 @@ describe('terminate with a full queue', () => {
       expect(outcome.name).toBe('WorkerTerminatedError');
       expect(outcome.afterTerminateMs).toBeLessThan(1000);
     }
+  });
+});
+
+describe('unclosed pool', () => {
+  it('lets the process exit once idle', async () => {
+    const result = (await runFixture('unclosed-child.mts')) as { pairs: number; workers: number };
+
+    expect(result.pairs).toBe(4);
+    expect(result.workers).toBe(2);
   });
 });
 
