@@ -7,10 +7,10 @@
  * Running one task per worker keeps aborts exact: a task still in the queue has not been sent,
  * so removing it guarantees it never runs.
  */
-import { transfer, wrap } from 'comlink';
-import type { Remote } from 'comlink';
+import { transfer } from 'comlink';
 import { InvalidArgumentError } from '../errors.js';
-import { wipeAll } from './bytes.js';
+import { completeTask, rejectCall } from './call.js';
+import type { Call, Task } from './call.js';
 import { deserializeError } from './error-transport.js';
 import { unpackResults, wipePacked } from './packing.js';
 import {
@@ -20,16 +20,11 @@ import {
   QueueFullError,
   WorkerTerminatedError,
 } from './errors.js';
-import type { Platform, WorkerHandle } from './platform.js';
+import type { Platform } from './platform.js';
+import { startFailure, startWorker } from './pool-worker.js';
+import type { PoolWorker, WorkerListeners } from './pool-worker.js';
 import { itemCount } from './protocol.js';
-import type {
-  OperationKind,
-  RequestOf,
-  ResultOf,
-  WorkerApi,
-  WorkerRequest,
-  WorkerResponse,
-} from './protocol.js';
+import type { OperationKind, RequestOf, ResultOf, WorkerResponse } from './protocol.js';
 import type { PoolLogger, PoolStats } from './types.js';
 
 /** Largest delay setTimeout accepts, in ms; longer timeouts are treated as no timeout. */
@@ -54,39 +49,6 @@ export interface SchedulerSettings {
   logger?: PoolLogger;
 }
 
-interface Call {
-  readonly operation: string;
-  readonly isBatch: boolean;
-  readonly chunkResults: (unknown[] | undefined)[];
-  remaining: number;
-  settled: boolean;
-  resolve(results: unknown[]): void;
-  reject(error: Error): void;
-  removeAbortListener?: () => void;
-}
-
-interface Task {
-  readonly call: Call;
-  readonly request: WorkerRequest;
-  readonly transfer: Transferable[];
-  readonly chunk: number;
-  /** Index of the task's first item within its call. */
-  readonly offset: number;
-}
-
-interface PoolWorker {
-  readonly id: number;
-  readonly handle: WorkerHandle;
-  readonly remote: Remote<WorkerApi>;
-  readonly run: Remote<WorkerApi>['run'];
-  state: 'starting' | 'idle' | 'busy' | 'stopping';
-  task?: Task;
-  idleTimer?: ReturnType<typeof setTimeout>;
-  /** Resolves once the worker has instantiated the module; rejects if it never does. */
-  readonly ready: Promise<void>;
-  settleReady(error?: Error): void;
-}
-
 export class Scheduler {
   liboqsVersion = '';
   private readonly settings: SchedulerSettings;
@@ -101,6 +63,15 @@ export class Scheduler {
   private closing?: Promise<void>;
   private stopping?: Promise<void>;
   private removeAbortListener?: () => void;
+  private readonly listeners: WorkerListeners = {
+    onStarted: (worker, liboqsVersion) => {
+      if (this.liboqsVersion === '') this.liboqsVersion = liboqsVersion;
+      this.settings.logger?.debug({ workerId: worker.id }, 'pool worker started');
+      this.assignNext(worker);
+    },
+    onStartFailed: (worker, error) => this.onStartFailed(worker, error),
+    onExit: (worker, reason) => this.onWorkerExit(worker, reason),
+  };
 
   constructor(settings: SchedulerSettings) {
     this.settings = settings;
@@ -162,7 +133,7 @@ export class Scheduler {
       const call: Call = {
         operation,
         isBatch: options.isBatch,
-        chunkResults: new Array<unknown[] | undefined>(inputs.length),
+        taskResults: new Array<unknown[] | undefined>(inputs.length),
         remaining: inputs.length,
         settled: false,
         resolve: resolve as (results: unknown[]) => void,
@@ -177,8 +148,8 @@ export class Scheduler {
       this.calls.add(call);
 
       let offset = 0;
-      inputs.forEach((input, chunk) => {
-        this.queue.push({ call, request: input.request, transfer: input.transfer, chunk, offset });
+      inputs.forEach((input, index) => {
+        this.queue.push({ call, request: input.request, transfer: input.transfer, index, offset });
         offset += itemCount(input.request);
       });
       this.dispatch();
@@ -246,53 +217,14 @@ export class Scheduler {
   }
 
   private spawn(): PoolWorker {
-    const id = this.nextWorkerId++;
-    const handle = this.settings.platform.spawn(`qynpqc-pool-${id}`);
-    const remote = wrap<WorkerApi>(handle.endpoint);
-    let settleReady!: (error?: Error) => void;
-    const ready = new Promise<void>((resolve, reject) => {
-      settleReady = (error) => (error === undefined ? resolve() : reject(error));
-    });
-    // The caller of start() observes the rejection; later spawns are observed through their calls.
-    ready.catch(() => undefined);
-
-    const worker: PoolWorker = {
-      id,
-      handle,
-      remote,
-      run: remote.run,
-      state: 'starting',
-      ready,
-      settleReady,
-    };
-    this.workers.add(worker);
-    handle.setBusy(true);
-    handle.onExit((reason) => {
-      if (worker.state === 'starting') settleReady(this.startFailure(worker, reason));
-      this.onWorkerExit(worker, reason);
-    });
-
-    remote.init(this.settings.module).then((reply) => {
-      if (worker.state !== 'starting') return;
-      if (!reply.ok) {
-        const error = deserializeError(reply.error);
-        settleReady(error);
-        this.onStartFailed(worker, error);
-        return;
-      }
-      if (this.liboqsVersion === '') this.liboqsVersion = reply.liboqsVersion;
-      this.settings.logger?.debug({ workerId: id }, 'pool worker started');
-      settleReady();
-      this.assignNext(worker);
-    });
-    return worker;
-  }
-
-  private startFailure(worker: PoolWorker, reason: Error): Error {
-    return new WorkerTerminatedError(
-      `pool worker ${worker.id} stopped before it was ready: ${reason.message}`,
-      { cause: reason },
+    const worker = startWorker(
+      this.nextWorkerId++,
+      this.settings.platform,
+      this.settings.module,
+      this.listeners,
     );
+    this.workers.add(worker);
+    return worker;
   }
 
   /** Gives `worker` the next queued task, or marks it idle when the queue is empty. */
@@ -361,10 +293,8 @@ export class Scheduler {
       const suffix = call.isBatch ? ` (item ${task.offset + response.index} of the batch)` : '';
       this.failCall(call, deserializeError(response.error, suffix));
     } else {
-      call.chunkResults[task.chunk] =
-        'packed' in response ? unpackResults(response.packed) : response.results;
-      call.remaining--;
-      if (call.remaining === 0) this.completeCall(call);
+      completeTask(task, 'packed' in response ? unpackResults(response.packed) : response.results);
+      if (call.settled) this.calls.delete(call);
     }
     this.dispatch();
     this.checkDrained();
@@ -386,28 +316,14 @@ export class Scheduler {
     this.dispatch();
   }
 
-  private completeCall(call: Call): void {
-    call.settled = true;
-    this.calls.delete(call);
-    call.removeAbortListener?.();
-    const [first] = call.chunkResults;
-    call.resolve(
-      call.chunkResults.length === 1 && first !== undefined ? first : call.chunkResults.flat(),
-    );
-  }
-
   private failCall(call: Call, error: Error): void {
-    if (call.settled) return;
-    call.settled = true;
+    if (!rejectCall(call, error)) {
+      return;
+    }
     this.calls.delete(call);
-    call.removeAbortListener?.();
     if (this.queue.some((task) => task.call === call)) {
       this.queue = this.queue.filter((task) => task.call !== call);
     }
-    for (const results of call.chunkResults) {
-      if (results !== undefined) wipeAll(results);
-    }
-    call.reject(error);
     this.checkDrained();
   }
 
@@ -435,7 +351,7 @@ export class Scheduler {
         { workerId: worker.id, err: reason },
         'pool worker stopped before it was ready',
       );
-      this.failQueueIfNoWorkers(this.startFailure(worker, reason));
+      this.failQueueIfNoWorkers(startFailure(worker, reason));
       return;
     }
 
