@@ -49,7 +49,10 @@ export function completeTask(task: Task, results: unknown[]): void {
   );
 }
 
-/** Rejects `call` unless it has settled, and zeroes the results its finished tasks returned. */
+/**
+ * Rejects `call` unless it has settled, and zeroes the results its finished tasks returned.
+ * Returns whether it rejected the call.
+ */
 export function rejectCall(call: Call, error: Error): boolean {
   if (call.settled) {
     return false;

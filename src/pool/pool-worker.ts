@@ -1,5 +1,5 @@
 /**
- * One worker thread as the scheduler sees it: its comlink proxy, its state and the task it
+ * The scheduler's record of one worker thread: its comlink proxy, its state and the task it
  * runs. `startWorker` starts the thread and sends it the compiled module.
  */
 import { wrap } from 'comlink';
@@ -23,7 +23,7 @@ export interface PoolWorker {
   settleReady(error?: Error): void;
 }
 
-/** What the scheduler does when a worker starts, fails to start or exits. */
+/** Scheduler callbacks for a worker that starts, fails to start or exits. */
 export interface WorkerListeners {
   onStarted(worker: PoolWorker, liboqsVersion: string): void;
   onStartFailed(worker: PoolWorker, error: Error): void;
@@ -38,7 +38,7 @@ export function startFailure(worker: PoolWorker, reason: Error): Error {
   );
 }
 
-/** Starts worker `id` and sends it `module`; `listeners` hear how that goes. */
+/** Starts worker `id` and sends it `module`, reporting the outcome to `listeners`. */
 export function startWorker(
   id: number,
   platform: Platform,
