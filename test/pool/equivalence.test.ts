@@ -186,3 +186,49 @@ describe('empty batches', () => {
     await expect(pool.signature('ML-DSA-44').verifyBatch([])).resolves.toEqual([]);
   });
 });
+
+describe('transfer option', () => {
+  it('detaches whole-buffer inputs and keeps views', async () => {
+    const kem = pool.kem('ML-KEM-512');
+    const seed = pattern(64, 40);
+    const expected = pqc.kem('ML-KEM-512').keygen(pattern(64, 40));
+    const backing = new Uint8Array(128);
+    backing.set(pattern(64, 40), 32);
+    const view = backing.subarray(32, 96);
+
+    const transferred = await kem.keygen(seed, { transfer: true });
+    const copied = await kem.keygen(view, { transfer: true });
+
+    expect(seed.byteLength).toBe(0);
+    expect(view.byteLength).toBe(64);
+    expect(view).toEqual(pattern(64, 40));
+    expect(transferred.publicKey).toEqual(expected.publicKey);
+    expect(copied.publicKey).toEqual(expected.publicKey);
+  });
+
+  it('copies a secret key shared by several tasks', async () => {
+    const scheme = pool.signature('ML-DSA-44');
+    const { secretKey, publicKey } = pqc.signature('ML-DSA-44').keygen(pattern(32, 8));
+    const messages = Array.from({ length: 6 }, (_, i) => pattern(16, i));
+
+    const signatures = await scheme.signBatch(messages, secretKey, { transfer: true });
+
+    expect(secretKey.byteLength).toBe(2560);
+    expect(messages.every((message) => message.byteLength === 0)).toBe(true);
+    const verdicts = signatures.map((signature, i) =>
+      pqc.signature('ML-DSA-44').verify(pattern(16, i), signature, publicKey),
+    );
+    expect(verdicts).toEqual(messages.map(() => true));
+  });
+
+  it('gives every result a buffer of its own', async () => {
+    const pairs = await pool.kem('ML-KEM-768').keygenBatch(3);
+
+    for (const pair of pairs) {
+      for (const value of [pair.publicKey, pair.secretKey, pair.seed]) {
+        expect(value.byteOffset).toBe(0);
+        expect(value.buffer.byteLength).toBe(value.byteLength);
+      }
+    }
+  });
+});
