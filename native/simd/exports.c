@@ -10,7 +10,7 @@
 
 #include "keccak_sponge.h"
 
-/* Returns 1; its presence marks the module as the SIMD variant. */
+/* Returns 1. Only the SIMD build exports it, so its presence marks the variant. */
 EMSCRIPTEN_KEEPALIVE
 int qyn_simd128(void) {
     return 1;

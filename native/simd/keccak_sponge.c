@@ -2,7 +2,7 @@
  * Two-way Keccak sponge on top of the two-way permutation.
  *
  * Constant time: the control flow depends only on the rate, the lengths and the position in
- * the block, which are public; the state and the data are only XORed, copied and permuted.
+ * the block, which are public. The state and the data are only XORed, copied and permuted.
  */
 #include "keccak_sponge.h"
 

@@ -24,8 +24,8 @@
 typedef struct {
     v128_t state[QYN_KECCAK_LANES];
     /*
-     * Position in the current block, in bytes. While absorbing it counts the bytes absorbed;
-     * after finalization it counts the bytes squeezed, and equals the rate when the next read
+     * Position in the current block, in bytes. While absorbing it counts the bytes absorbed.
+     * After finalization it counts the bytes squeezed, and equals the rate when the next read
      * needs a new permutation.
      */
     unsigned offset;

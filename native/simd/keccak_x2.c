@@ -19,7 +19,7 @@ static const uint64_t ROUND_CONSTANTS[24] = {
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* Rotates both 64-bit lanes left by a constant 1..63; WebAssembly SIMD has no rotate. */
+/* Rotates both 64-bit lanes left by a constant 1..63. WebAssembly SIMD has no rotate. */
 #define ROL(v, n) wasm_v128_or(wasm_i64x2_shl((v), (n)), wasm_u64x2_shr((v), 64 - (n)))
 
 /*
@@ -38,7 +38,7 @@ static const uint64_t ROUND_CONSTANTS[24] = {
 
 /*
  * One round from `in` to `out`. Pi sends lane A[x, y] to position (y, 2x + 3y mod 5), so row y'
- * of the output reads the lanes A[(3y' + x') mod 5, x'] for x' = 0..4; the rotation amounts are
+ * of the output reads the lanes A[(3y' + x') mod 5, x'] for x' = 0..4. The rotation amounts are
  * the rho offsets of those lanes.
  */
 static inline __attribute__((always_inline)) void keccak_round(v128_t *restrict out,
@@ -61,7 +61,7 @@ static inline __attribute__((always_inline)) void keccak_round(v128_t *restrict 
     v128_t d3 = wasm_v128_xor(c2, ROL(c4, 1));
     v128_t d4 = wasm_v128_xor(c3, ROL(c0, 1));
 
-    /* Rho, pi and chi, one output row at a time; iota on lane (0, 0). */
+    /* Rho, pi and chi, one output row at a time, and iota on lane (0, 0). */
     CHI_ROW(out, 0, wasm_v128_xor(in[0], d0), ROL(wasm_v128_xor(in[6], d1), 44),
             ROL(wasm_v128_xor(in[12], d2), 43), ROL(wasm_v128_xor(in[18], d3), 21),
             ROL(wasm_v128_xor(in[24], d4), 14));

@@ -2,7 +2,7 @@
  * ML-DSA NTT, inverse NTT and pointwise multiplication (FIPS 204, algorithms 41, 42 and 45) on
  * four coefficients per v128.
  *
- * The layers of the forward NTT with butterfly distance 128 .. 4 work on whole vectors; the
+ * The layers of the forward NTT with butterfly distance 128 .. 4 work on whole vectors. The
  * last two layers (distance 2 and 1) first regroup eight coefficients into two vectors so that
  * each butterfly again pairs lane i of one vector with lane i of the other. The inverse NTT
  * runs the same steps backwards.
@@ -27,7 +27,7 @@
 /* 2^64 / 256 mod q: undoes the Montgomery factor of the butterflies and divides by n. */
 #define INVNTT_FACTOR 41978
 
-/* zetas[k] = ROOT_OF_UNITY^bitrev8(k) * 2^32 mod q, centered; zetas[0] is unused. */
+/* zetas[k] = ROOT_OF_UNITY^bitrev8(k) * 2^32 mod q, centered. zetas[0] is unused. */
 static int32_t zetas[QYN_MLDSA_N];
 static int32_t zetas_qinv[QYN_MLDSA_N];
 /* Distance-2 layer of the forward NTT: [z(k), z(k), z(k + 1), z(k + 1)] for k = 64, 66, ... */
@@ -197,7 +197,7 @@ void qyn_mldsa_invntt_tomont(int32_t a[QYN_MLDSA_N]) {
         store(a + 8 * i + 4, wasm_i32x4_shuffle(sum, product, 2, 3, 6, 7));
     }
 
-    /* Distance len = 4 .. 128; block b of each layer uses inverse[256 - 256 / len + b]. */
+    /* Distance len = 4 .. 128, where block b of each layer uses inverse[256 - 256 / len + b]. */
     unsigned k = 192;
     for (unsigned layer = 0; layer < 6; layer++) {
         unsigned len = 4u << layer;

@@ -13,10 +13,10 @@
 
 #define QYN_MLDSA_N 256
 
-/* Computes the twiddle-factor tables; must run once before the functions below. */
+/* Computes the twiddle-factor tables. It must run once before the functions below. */
 void qyn_mldsa_ntt_init(void);
 
-/* Forward NTT in place; output in bit-reversed order, each coefficient grows by at most 8q. */
+/* Forward NTT in place, output in bit-reversed order. Each coefficient grows by at most 8q. */
 void qyn_mldsa_ntt(int32_t a[QYN_MLDSA_N]);
 
 /* Inverse NTT in place, followed by multiplication with the Montgomery factor 2^32 / 256. */

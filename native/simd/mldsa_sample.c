@@ -50,7 +50,7 @@ static void start_streams(qyn_sponge_x2 *sponge, unsigned rate, const uint8_t *s
     OQS_MEM_cleanse(input1, sizeof input1);
 }
 
-/* Appends to a[count ..] the candidates in buffer below q; returns the new count. */
+/* Appends the candidates in buffer that are below q to a[count ..] and returns the new count. */
 static unsigned reject_uniform(int32_t a[QYN_MLDSA_N], unsigned count, const uint8_t *buffer,
                                unsigned length) {
     for (unsigned position = 0;
@@ -98,7 +98,7 @@ static inline int32_t bounded_coefficient(uint32_t candidate, unsigned eta) {
     return 4 - (int32_t)candidate;
 }
 
-/* Appends to a[count ..] the accepted nibbles of buffer, low nibble first; returns the count. */
+/* Appends the accepted nibbles of buffer, low nibble first, to a[count ..]. Returns the count. */
 static unsigned reject_bounded(int32_t a[QYN_MLDSA_N], unsigned count, const uint8_t *buffer,
                                unsigned length, unsigned eta) {
     uint32_t bound = eta == 2 ? 15 : 9;

@@ -35,7 +35,7 @@ void qyn_mldsa_sample_eta_x2(int32_t a0[QYN_MLDSA_N], int32_t a1[QYN_MLDSA_N],
 
 /*
  * The first `length` bytes of SHAKE256(seed || nonce0) and SHAKE256(seed || nonce1), the
- * stream that ExpandMask (FIPS 204, algorithm 34) unpacks; poly_uniform_gamma1() squeezes the
+ * stream that ExpandMask (FIPS 204, algorithm 34) unpacks. poly_uniform_gamma1() squeezes the
  * same bytes before it calls polyz_unpack().
  */
 void qyn_mldsa_squeeze_x2(uint8_t *out0, uint8_t *out1, size_t length,

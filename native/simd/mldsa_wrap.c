@@ -5,11 +5,11 @@
  * crosses object files inside liboqs (sign.c to polyvec.c, polyvec.c to poly.c, poly.c to
  * ntt.c) reaches __wrap_SYMBOL instead. This replaces the NTTs, the pointwise product and the
  * sampling loops without patching liboqs. The wrapped originals are no longer referenced, so
- * the linker drops them; test/simd checks that their names are gone from the module.
+ * the linker drops them. test/simd checks that their names are gone from the module.
  *
  * The sampling wrappers draw two polynomials per two-way SHAKE sponge. The matrix A always has
- * an even number of entries; the secret vectors and the mask call the original
- * single-polynomial function for an odd one out.
+ * an even number of entries. For the secret vectors and the mask, an odd polynomial out goes
+ * to the original single-polynomial function.
  */
 #include <stdint.h>
 

@@ -145,7 +145,7 @@ static inline void inverse_butterfly(v128_t *x, v128_t *y, v128_t z, v128_t z_qi
 }
 
 void qyn_mlkem_ntt(int16_t r[QYN_MLKEM_N]) {
-    /* Distance len = 128 .. 16 on whole vectors; block b of layer l uses zetas[2^l + b]. */
+    /* Distance len = 128 .. 16 on whole vectors, where block b of layer l uses zetas[2^l + b]. */
     for (unsigned layer = 0; layer < 4; layer++) {
         unsigned len = 128u >> layer;
         for (unsigned block = 0; block < (1u << layer); block++) {
@@ -220,7 +220,7 @@ void qyn_mlkem_invntt_tomont(int16_t r[QYN_MLKEM_N]) {
         store(r + 16 * g + 8, y8);
     }
 
-    /* Distance len = 16 .. 128; block b uses zetas[256 / len - 1 - b]. */
+    /* Distance len = 16 .. 128, where block b uses zetas[256 / len - 1 - b]. */
     for (unsigned layer = 0; layer < 4; layer++) {
         unsigned len = 16u << layer;
         for (unsigned block = 0; block < (8u >> layer); block++) {

@@ -13,7 +13,7 @@
 
 #define QYN_MLKEM_N 256
 
-/* Computes the twiddle-factor tables; must run once before the functions below. */
+/* Computes the twiddle-factor tables. It must run once before the functions below. */
 void qyn_mlkem_ntt_init(void);
 
 /* Forward NTT in place (mlk_poly_ntt): output in bit-reversed order, |coefficient| < 8q. */

@@ -1,9 +1,9 @@
 /*
  * liboqs's four-way SHAKE API (struct OQS_SHA3_x4_callbacks, oqs/sha3x4_ops.h) on the SIMD
- * sponge. ML-KEM samples its matrix and its noise through this API; liboqs's own version runs
+ * sponge. ML-KEM samples its matrix and its noise through this API, which liboqs itself runs
  * the four states one after another.
  *
- * Constant time: see keccak_sponge.c; these wrappers only allocate, copy and release contexts.
+ * Constant time: see keccak_sponge.c. These wrappers only allocate, copy and release contexts.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #ifndef QYN_SIMD_H
 #define QYN_SIMD_H
 
-/* Installs the run-time callbacks; qyn_init() calls it after OQS_init(). */
+/* Computes the kernels' tables and installs the run-time callbacks. Call it after OQS_init(). */
 void qyn_simd_install(void);
 
 #endif

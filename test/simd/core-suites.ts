@@ -1,6 +1,6 @@
 /**
  * Runs the conformance suites of test/core against one build of the module. Those suites call
- * loadPqc() without options, which takes the build from QYNPQC_WASM_VARIANT; this helper sets
+ * loadPqc() without options, which takes the build from QYNPQC_WASM_VARIANT. This helper sets
  * the variable, registers the suites by importing them, and restores the variable after the
  * file's tests.
  */
@@ -10,6 +10,7 @@ import type { ModuleVariant } from '../../src/core/loader.js';
 
 const VARIANT_ENV = 'QYNPQC_WASM_VARIANT';
 
+/** Registers the test/core conformance suites in the calling test file, pinned to `variant`. */
 export async function runCoreSuites(variant: ModuleVariant): Promise<void> {
   const previous = process.env[VARIANT_ENV];
   process.env[VARIANT_ENV] = variant;

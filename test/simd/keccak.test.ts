@@ -26,7 +26,7 @@ interface HashFunction {
   rate: number;
   /** Domain-separation byte including the first padding bit. */
   domain: number;
-  /** Digest length for SHA-3; undefined for the extendable-output functions. */
+  /** Digest length for SHA-3, undefined for the extendable-output functions. */
   digestLength?: number;
 }
 
@@ -134,7 +134,7 @@ describe('SIMD Keccak sponge', () => {
     expect(mismatches).toEqual([]);
   });
 
-  it('rejects a rate that is not a whole number of lanes', () => {
+  it('rejects rates of partial lanes or no capacity', () => {
     const base = pqc.runtime.reserve(64);
     expect(glue.qyn_test_keccak_x2(100, SHAKE_DOMAIN, base, base, 0, base, base, 0, 0)).toBe(-1);
     expect(glue.qyn_test_keccak_x2(200, SHAKE_DOMAIN, base, base, 0, base, base, 0, 0)).toBe(-1);
