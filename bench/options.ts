@@ -29,7 +29,7 @@ const FULL_BUDGET: Budget = {
   coldStartRuns: 7,
 };
 
-/** Well under a minute, for CI; the numbers are indicative only. */
+/** About 30 seconds on 2 busy cores, for CI; the numbers are indicative only. */
 const QUICK_BUDGET: Budget = {
   inThread: { rounds: 2, roundMs: 100, warmupMs: 50, minCallsPerRound: 3 },
   native: { timeMs: 100, warmupMs: 20 },
@@ -44,7 +44,7 @@ Measures ML-KEM and ML-DSA throughput of this SDK in-thread and in the worker po
 @oqs/liboqs-js, @noble/post-quantum and native liboqs, and writes bench/results/.
 
 Options:
-  --quick       short run for CI (well under a minute); uses native binaries only if
+  --quick       short run for CI (about 30 s); uses native binaries only if
                 make bench-native has built them; writes bench/results/quick.{json,svg,md}
   --no-native   skip building and running the native liboqs benchmark
   --no-pool     skip the worker-pool measurements
