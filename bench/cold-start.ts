@@ -1,6 +1,6 @@
 /**
  * Startup costs: the time a fresh Node process needs from importing an implementation to its
- * first ML-KEM-768 key pair, and the size of the WebAssembly module that users download.
+ * first ML-KEM-768 key pair, and the size of the WebAssembly modules that users download.
  */
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';

@@ -31,9 +31,9 @@ function key(algorithm: Algorithm, operation: Operation, selector: Selector): st
 }
 
 /**
- * Returns, for every algorithm and operation measured on both sides: ours in-thread against
- * each peer and native build, and the pool with `maxWorkers` workers (single calls and batch
- * calls) against ours in-thread.
+ * Returns, for every algorithm and operation measured on both sides, ours in-thread against the
+ * baseline build, each peer and each native build, and the pool with `maxWorkers` workers
+ * (single calls and batch calls) against ours in-thread.
  */
 export function computeRatios(results: readonly BenchResult[], maxWorkers: number): Ratio[] {
   const byKey = new Map<string, BenchResult>();
