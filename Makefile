@@ -80,7 +80,7 @@ SIMD_HEADERS := $(sort $(wildcard native/simd/*.h))
 CFLAGS_SIMD := $(CFLAGS_WASM) -msimd128
 # mlkem-native takes its native arithmetic backend from native/simd (see mlkem_config.h).
 MLKEM_BACKEND := native/simd/mlkem_config.h native/simd/mlkem_backend.h \
-  native/simd/mlkem_backend_impl.h native/simd/mlkem_ntt.h
+  native/simd/mlkem_backend_impl.h native/simd/mlkem_ntt.h native/simd/mlkem_sample.h
 CFLAGS_SIMD_LIBOQS := $(CFLAGS_SIMD) -include $(CURDIR)/native/simd/mlkem_config.h \
   -I$(CURDIR)/native/simd
 SIMD_EXPORTS := $(EXPORTS),_qyn_simd128,_qyn_test_keccak_x2

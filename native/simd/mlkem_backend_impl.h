@@ -1,7 +1,8 @@
 /*
  * The native arithmetic functions that mlkem-native calls in place of its C code when
  * MLK_USE_NATIVE_* is defined (contracts in mlkem/native/api.h). They forward to the SIMD
- * kernels of mlkem_ntt.c, which keep the coefficient order and representatives of the C code.
+ * kernels of mlkem_ntt.c and mlkem_sample.c, which keep the coefficient order and
+ * representatives of the C code.
  */
 #ifndef QYN_SIMD_MLKEM_BACKEND_IMPL_H
 #define QYN_SIMD_MLKEM_BACKEND_IMPL_H
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 #include "mlkem_ntt.h"
+#include "mlkem_sample.h"
 
 #define MLK_USE_NATIVE_NTT
 #define MLK_USE_NATIVE_INTT
@@ -16,6 +18,12 @@
 #define MLK_USE_NATIVE_POLY_TOMONT
 #define MLK_USE_NATIVE_POLY_MULCACHE_COMPUTE
 #define MLK_USE_NATIVE_POLYVEC_BASEMUL_ACC_MONTGOMERY_CACHED
+#define MLK_USE_NATIVE_REJ_UNIFORM
+
+static MLK_INLINE int mlk_rej_uniform_native(int16_t *r, unsigned len, const uint8_t *buf,
+                                             unsigned buflen) {
+    return (int)qyn_mlkem_rej_uniform(r, len, buf, buflen);
+}
 
 static MLK_INLINE void mlk_ntt_native(int16_t p[MLKEM_N]) {
     qyn_mlkem_ntt(p);
