@@ -85,8 +85,8 @@ CFLAGS_SIMD_LIBOQS := $(CFLAGS_SIMD) -include $(CURDIR)/native/simd/mlkem_config
   -I$(CURDIR)/native/simd
 SIMD_EXPORTS := $(EXPORTS),_qyn_simd128,_qyn_test_keccak_x2
 # ML-DSA reference functions that native/simd/mldsa_wrap.c replaces at link time.
-MLDSA_WRAPPED := ntt invntt_tomont poly_pointwise_montgomery polyvec_matrix_expand \
-  polyvecl_uniform_eta polyveck_uniform_eta polyvecl_uniform_gamma1
+MLDSA_WRAPPED := ntt invntt_tomont poly_pointwise_montgomery polyvec_matrix_pointwise_montgomery \
+  polyvec_matrix_expand polyvecl_uniform_eta polyveck_uniform_eta polyvecl_uniform_gamma1
 SIMD_WRAPS := $(foreach set,44 65 87,$(foreach function,$(MLDSA_WRAPPED), \
   -Wl,--wrap=pqcrystals_ml_dsa_$(set)_ref_$(function)))
 

@@ -230,3 +230,22 @@ void qyn_mldsa_pointwise_montgomery(int32_t c[QYN_MLDSA_N], const int32_t a[QYN_
         store(c + j, montgomery_multiply(load(a + j), right, wasm_i32x4_mul(right, qinv)));
     }
 }
+
+void qyn_mldsa_matrix_pointwise_montgomery(int32_t *t, const int32_t *a, const int32_t *v,
+                                           unsigned rows, unsigned columns) {
+    v128_t qinv = wasm_i32x4_splat(QINV);
+
+    for (unsigned row = 0; row < rows; row++) {
+        const int32_t *entries = a + row * columns * QYN_MLDSA_N;
+        for (unsigned j = 0; j < QYN_MLDSA_N; j += 4) {
+            v128_t sum = wasm_i32x4_splat(0);
+            for (unsigned column = 0; column < columns; column++) {
+                v128_t right = load(v + column * QYN_MLDSA_N + j);
+                v128_t product = montgomery_multiply(load(entries + column * QYN_MLDSA_N + j),
+                                                     right, wasm_i32x4_mul(right, qinv));
+                sum = wasm_i32x4_add(sum, product);
+            }
+            store(t + row * QYN_MLDSA_N + j, sum);
+        }
+    }
+}

@@ -26,4 +26,12 @@ void qyn_mldsa_invntt_tomont(int32_t a[QYN_MLDSA_N]);
 void qyn_mldsa_pointwise_montgomery(int32_t c[QYN_MLDSA_N], const int32_t a[QYN_MLDSA_N],
                                     const int32_t b[QYN_MLDSA_N]);
 
+/*
+ * t[i] = sum over j of a[i * columns + j] * v[j] * 2^-32, for i < rows: the matrix-vector
+ * product in the NTT domain. The sum is formed from the same Montgomery products, without
+ * reduction, as polyvec_matrix_pointwise_montgomery() in the reference code.
+ */
+void qyn_mldsa_matrix_pointwise_montgomery(int32_t *t, const int32_t *a, const int32_t *v,
+                                           unsigned rows, unsigned columns);
+
 #endif

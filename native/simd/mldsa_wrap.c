@@ -48,6 +48,11 @@ typedef struct {
         qyn_mldsa_pointwise_montgomery(c->coeffs, a->coeffs, b->coeffs);                          \
     }                                                                                             \
                                                                                                   \
+    void __wrap_##PREFIX##polyvec_matrix_pointwise_montgomery(                                    \
+        mldsa_poly t[K], const mldsa_poly matrix[K * L], const mldsa_poly v[L]) {                 \
+        qyn_mldsa_matrix_pointwise_montgomery(t[0].coeffs, matrix[0].coeffs, v[0].coeffs, K, L);  \
+    }                                                                                             \
+                                                                                                  \
     /* Entry (i, j) of A, at index i * L + j of the K * L polynomials, has nonce 256 i + j. */    \
     void __wrap_##PREFIX##polyvec_matrix_expand(mldsa_poly matrix[K * L],                         \
                                                 const uint8_t rho[QYN_MLDSA_SEED_BYTES]) {        \

@@ -16,6 +16,7 @@ const WRAPPED_ML_DSA_FUNCTIONS = [
   'ntt',
   'invntt_tomont',
   'poly_pointwise_montgomery',
+  'polyvec_matrix_pointwise_montgomery',
   'polyvec_matrix_expand',
   'polyvecl_uniform_eta',
   'polyveck_uniform_eta',
