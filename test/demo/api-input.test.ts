@@ -1,0 +1,501 @@
+// The demo's JSON API over plain HTTP against the real server and FerretDB: every kind of bad
+// input gets a 4xx `{ error: { code, message } }` and leaves the database as it was, and the
+// challenge, lockout and session rules hold.
+import { request as httpRequest } from 'node:http';
+import { BSON } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPqc } from '../../src/index.js';
+import type { KeyPair, PqcInstance } from '../../src/index.js';
+import { answerChallenge, DemoClient, errorCode } from './client.js';
+import type { ApiResponse, ChallengeBody, SecretKeys } from './client.js';
+import { startTestDemo } from './setup.js';
+import type { TestDemo } from './setup.js';
+
+const EMAIL = 'grace@example.org';
+const PASSWORD = 'hopper-compiler-1952';
+/** Just over the two minutes a challenge lives. */
+const PAST_CHALLENGE_TTL_MS = 2 * 60 * 1000 + 1000;
+/** A body just over the server's 64 KiB cap. */
+const OVERSIZED_BODY = JSON.stringify({ email: EMAIL, padding: 'x'.repeat(70 * 1024) });
+
+let testDemo: TestDemo;
+let pqc: PqcInstance;
+let client: DemoClient;
+let kemKeys: KeyPair;
+let signatureKeys: KeyPair;
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64');
+}
+
+function secretKeysOf(kem: KeyPair, signature: KeyPair): SecretKeys {
+  return { kemSecretKey: kem.secretKey, signatureSecretKey: signature.secretKey };
+}
+
+/** Serialises every document of every collection, to compare the database before and after. */
+async function databaseSnapshot(): Promise<string> {
+  const { db } = testDemo.demo;
+  const names = (await db.listCollections().toArray()).map((entry) => entry.name).sort();
+  const parts: string[] = [];
+  for (const name of names) {
+    const documents = await db.collection(name).find().sort({ _id: 1 }).toArray();
+    parts.push(`${name}:${Buffer.from(BSON.serialize({ documents })).toString('base64')}`);
+  }
+  return parts.join('\n');
+}
+
+async function issueChallenge(): Promise<ChallengeBody> {
+  const response = await new DemoClient(testDemo.origin).send('POST', '/api/login/challenge', {
+    email: EMAIL,
+  });
+  expect(response.status).toBe(200);
+  return response.body as unknown as ChallengeBody;
+}
+
+function expectError(response: ApiResponse, status: number, code: string, label: string): void {
+  expect(response.status, label).toBe(status);
+  expect(errorCode(response), label).toBe(code);
+  const message = (response.body['error'] as { message?: unknown } | undefined)?.message;
+  expect(typeof message, label).toBe('string');
+  expect((message as string).length, label).toBeGreaterThan(10);
+}
+
+/** Sends a raw request path, which fetch would normalise. */
+function getRawPath(path: string): Promise<number> {
+  const { hostname, port } = new URL(testDemo.origin);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ hostname, port, path, method: 'GET' }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+beforeAll(async () => {
+  [testDemo, pqc] = await Promise.all([startTestDemo(), loadPqc()]);
+  kemKeys = pqc.kem('ML-KEM-768').keygen();
+  signatureKeys = pqc.signature('ML-DSA-65').keygen();
+
+  client = new DemoClient(testDemo.origin);
+  const created = await client.send('POST', '/api/accounts', { email: EMAIL, password: PASSWORD });
+  expect(created.status).toBe(201);
+});
+
+afterAll(async () => {
+  await testDemo?.stop();
+});
+
+describe('demo API input checks', () => {
+  it('rejects disabling fallback without keys', async () => {
+    const before = await databaseSnapshot();
+
+    const response = await client.send('PUT', '/api/account/classical-fallback', {
+      enabled: false,
+    });
+
+    expectError(response, 409, 'ERR_NO_PQC_KEYS', 'fallback off without keys');
+    expect(await databaseSnapshot()).toBe(before);
+  });
+
+  it('registers valid keys over HTTP', async () => {
+    const response = await client.send('POST', '/api/keys', {
+      kemPublicKey: base64(kemKeys.publicKey),
+      signaturePublicKey: base64(signatureKeys.publicKey),
+    });
+
+    expect(response.status).toBe(200);
+    const user = await testDemo.demo.db.collection('users').findOne({ email: EMAIL });
+    expect(user?.['pqcPublicKey']).toBe(base64(kemKeys.publicKey));
+    expect(user?.['pqcSignaturePublicKey']).toBe(base64(signatureKeys.publicKey));
+    expect(user?.['pqcKeyId']).toBe((response.body['user'] as { pqcKeyId: string }).pqcKeyId);
+  });
+
+  it('rejects bad input and writes nothing', async () => {
+    const validKem = base64(kemKeys.publicKey);
+    const validSignature = base64(signatureKeys.publicKey);
+    const outOfRange = Uint8Array.from(kemKeys.publicKey);
+    outOfRange[0] = 0xff;
+    outOfRange[1] = 0xff;
+    const challengeId = 'A'.repeat(43);
+    const signature = base64(new Uint8Array(3309));
+    const kemProof = base64(new Uint8Array(32));
+    const anonymous = new DemoClient(testDemo.origin);
+    const forged = new DemoClient(testDemo.origin);
+    forged.cookie = `qyn_session=${'A'.repeat(43)}`;
+
+    const cases: {
+      label: string;
+      as?: DemoClient;
+      method?: string;
+      path: string;
+      body: unknown;
+      headers?: Record<string, string>;
+      status: number;
+      code: string;
+    }[] = [
+      {
+        label: 'truncated JSON',
+        path: '/api/accounts',
+        body: '{"email":',
+        status: 400,
+        code: 'ERR_INVALID_JSON',
+      },
+      {
+        label: 'JSON array',
+        path: '/api/accounts',
+        body: '[]',
+        status: 400,
+        code: 'ERR_INVALID_JSON',
+      },
+      {
+        label: 'form encoding',
+        path: '/api/accounts',
+        body: 'email=a%40b.org',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        status: 415,
+        code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        label: 'missing password',
+        path: '/api/accounts',
+        body: { email: 'new@example.org' },
+        status: 400,
+        code: 'ERR_MISSING_FIELD',
+      },
+      {
+        label: 'numeric email',
+        path: '/api/accounts',
+        body: { email: 42, password: PASSWORD },
+        status: 400,
+        code: 'ERR_INVALID_FIELD',
+      },
+      {
+        label: 'short password',
+        path: '/api/accounts',
+        body: { email: 'new@example.org', password: 'short' },
+        status: 400,
+        code: 'ERR_INVALID_PASSWORD',
+      },
+      {
+        label: 'password over 72 bytes',
+        path: '/api/accounts',
+        body: { email: 'new@example.org', password: 'é'.repeat(37) },
+        status: 400,
+        code: 'ERR_INVALID_PASSWORD',
+      },
+      {
+        label: 'email without domain dot',
+        path: '/api/accounts',
+        body: { email: 'root@localhost', password: PASSWORD },
+        status: 400,
+        code: 'ERR_STORE_VALIDATION',
+      },
+      {
+        label: 'taken email',
+        path: '/api/accounts',
+        body: { email: ' GRACE@example.org ', password: PASSWORD },
+        status: 409,
+        code: 'ERR_STORE_CONFLICT',
+      },
+      {
+        label: 'oversized sign-up',
+        path: '/api/accounts',
+        body: OVERSIZED_BODY,
+        status: 413,
+        code: 'ERR_BODY_TOO_LARGE',
+      },
+      {
+        label: 'oversized challenge',
+        path: '/api/login/challenge',
+        body: OVERSIZED_BODY,
+        status: 413,
+        code: 'ERR_BODY_TOO_LARGE',
+      },
+      {
+        label: 'oversized keys',
+        path: '/api/keys',
+        body: OVERSIZED_BODY,
+        status: 413,
+        code: 'ERR_BODY_TOO_LARGE',
+      },
+      {
+        label: 'keys without session',
+        as: anonymous,
+        path: '/api/keys',
+        body: { kemPublicKey: validKem, signaturePublicKey: validSignature },
+        status: 401,
+        code: 'ERR_NOT_SIGNED_IN',
+      },
+      {
+        label: 'keys with forged session',
+        as: forged,
+        path: '/api/keys',
+        body: { kemPublicKey: validKem, signaturePublicKey: validSignature },
+        status: 401,
+        code: 'ERR_NOT_SIGNED_IN',
+      },
+      {
+        label: 'non-base64 key',
+        path: '/api/keys',
+        body: { kemPublicKey: '@@@@', signaturePublicKey: validSignature },
+        status: 400,
+        code: 'ERR_INVALID_BASE64',
+      },
+      {
+        label: 'unpadded base64 key',
+        path: '/api/keys',
+        body: {
+          kemPublicKey: validKem,
+          signaturePublicKey: validSignature.replace(/=+$/, ''),
+        },
+        status: 400,
+        code: 'ERR_INVALID_BASE64',
+      },
+      {
+        label: 'base64url key',
+        path: '/api/keys',
+        body: {
+          kemPublicKey: validKem.replace(/\+/g, '-').replace(/\//g, '_'),
+          signaturePublicKey: validSignature,
+        },
+        status: 400,
+        code: 'ERR_INVALID_BASE64',
+      },
+      {
+        label: 'short KEM key',
+        path: '/api/keys',
+        body: {
+          kemPublicKey: base64(kemKeys.publicKey.subarray(1)),
+          signaturePublicKey: validSignature,
+        },
+        status: 400,
+        code: 'ERR_INVALID_LENGTH',
+      },
+      {
+        label: 'long signature key',
+        path: '/api/keys',
+        body: {
+          kemPublicKey: validKem,
+          signaturePublicKey: base64(new Uint8Array([...signatureKeys.publicKey, 0])),
+        },
+        status: 400,
+        code: 'ERR_INVALID_LENGTH',
+      },
+      {
+        label: 'KEM key over the modulus',
+        path: '/api/keys',
+        body: { kemPublicKey: base64(outOfRange), signaturePublicKey: validSignature },
+        status: 400,
+        code: 'ERR_INVALID_PUBLIC_KEY',
+      },
+      {
+        label: 'challenge for unknown email',
+        path: '/api/login/challenge',
+        body: { email: 'nobody@example.org' },
+        status: 404,
+        code: 'ERR_NO_PQC_KEYS',
+      },
+      {
+        label: 'challenge id with bad characters',
+        path: '/api/login/signature',
+        body: { challengeId: `${'A'.repeat(42)}=`, signature, kemProof },
+        status: 400,
+        code: 'ERR_INVALID_ID',
+      },
+      {
+        label: 'short signature',
+        path: '/api/login/signature',
+        body: { challengeId, signature: base64(new Uint8Array(3308)), kemProof },
+        status: 400,
+        code: 'ERR_INVALID_LENGTH',
+      },
+      {
+        label: 'malformed KEM proof',
+        path: '/api/login/signature',
+        body: { challengeId, signature, kemProof: 'not base64!' },
+        status: 400,
+        code: 'ERR_INVALID_BASE64',
+      },
+      {
+        label: 'unknown challenge',
+        path: '/api/login/signature',
+        body: { challengeId, signature, kemProof },
+        status: 401,
+        code: 'ERR_CHALLENGE_NOT_FOUND',
+      },
+      {
+        label: 'fallback as string',
+        method: 'PUT',
+        path: '/api/account/classical-fallback',
+        body: { enabled: 'no' },
+        status: 400,
+        code: 'ERR_INVALID_FIELD',
+      },
+      {
+        label: 'fallback without session',
+        as: anonymous,
+        method: 'PUT',
+        path: '/api/account/classical-fallback',
+        body: { enabled: false },
+        status: 401,
+        code: 'ERR_NOT_SIGNED_IN',
+      },
+      {
+        label: 'unknown endpoint',
+        method: 'GET',
+        path: '/api/users',
+        body: undefined,
+        status: 404,
+        code: 'ERR_NOT_FOUND',
+      },
+      {
+        label: 'wrong method',
+        method: 'DELETE',
+        path: '/api/keys',
+        body: undefined,
+        status: 405,
+        code: 'ERR_METHOD_NOT_ALLOWED',
+      },
+    ];
+
+    // The unpadded case relies on a 1952-byte key, whose base64 form ends in one '='.
+    expect(validSignature.endsWith('=')).toBe(true);
+    const before = await databaseSnapshot();
+    for (const testCase of cases) {
+      const sender = testCase.as ?? client;
+      const response = await sender.send(
+        testCase.method ?? 'POST',
+        testCase.path,
+        testCase.body,
+        testCase.headers,
+      );
+
+      expectError(response, testCase.status, testCase.code, testCase.label);
+      expect(response.setCookie, testCase.label).toBeNull();
+    }
+    expect(await databaseSnapshot()).toBe(before);
+  });
+
+  it('serves no file outside the page', async () => {
+    for (const path of [
+      '/../package.json',
+      '/sdk/..%2f..%2fpackage.json',
+      '/%2e%2e/src/index.ts',
+      '/index.ts',
+    ]) {
+      expect(await getRawPath(path), path).toBe(404);
+    }
+  });
+
+  it('sends the CSP with API responses', async () => {
+    const response = await fetch(`${testDemo.origin}/api/session`);
+
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('accepts one of concurrent responses', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const challenge = await issueChallenge();
+      const answer = answerChallenge(pqc, challenge, secretKeysOf(kemKeys, signatureKeys));
+
+      const responses = await Promise.all(
+        [0, 1, 2].map(() =>
+          new DemoClient(testDemo.origin).send('POST', '/api/login/signature', answer),
+        ),
+      );
+
+      const statuses = responses.map((response) => response.status).sort();
+      expect(statuses, `round ${round}`).toEqual([200, 401, 401]);
+      expect(
+        responses.map(errorCode).filter((code) => code !== undefined),
+        `round ${round}`,
+      ).toEqual(['ERR_CHALLENGE_NOT_FOUND', 'ERR_CHALLENGE_NOT_FOUND']);
+    }
+  });
+
+  it('sweeps expired challenges on issue', async () => {
+    await issueChallenge();
+    await issueChallenge();
+    testDemo.advanceClock(PAST_CHALLENGE_TTL_MS);
+
+    const fresh = await issueChallenge();
+
+    const stored = await testDemo.demo.db.collection('loginChallenges').find().toArray();
+    expect(stored.map((document) => document['_id'])).toEqual([fresh.challengeId]);
+    expect(await testDemo.demo.db.collection('loginChallengeClaims').countDocuments()).toBe(0);
+  });
+
+  it('rejects response after key rotation', async () => {
+    const challenge = await issueChallenge();
+    const oldKeys = secretKeysOf(kemKeys, signatureKeys);
+    kemKeys = pqc.kem('ML-KEM-768').keygen();
+    signatureKeys = pqc.signature('ML-DSA-65').keygen();
+    const rotated = await client.send('POST', '/api/keys', {
+      kemPublicKey: base64(kemKeys.publicKey),
+      signaturePublicKey: base64(signatureKeys.publicKey),
+    });
+    expect(rotated.status).toBe(200);
+
+    const response = await new DemoClient(testDemo.origin).send(
+      'POST',
+      '/api/login/signature',
+      answerChallenge(pqc, challenge, oldKeys),
+    );
+
+    expectError(response, 401, 'ERR_KEYS_CHANGED', 'old keys after rotation');
+  });
+
+  it('logout clears the session', async () => {
+    const signedIn = new DemoClient(testDemo.origin);
+    const login = await signedIn.send('POST', '/api/login/password', {
+      email: EMAIL,
+      password: PASSWORD,
+    });
+    expect(login.status).toBe(200);
+    expect(login.setCookie).toMatch(
+      /^qyn_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/,
+    );
+    const sessionsBefore = await testDemo.demo.db.collection('demoSessions').countDocuments();
+
+    const logout = await signedIn.send('POST', '/api/logout', {});
+
+    expect(logout.status).toBe(200);
+    expect(logout.setCookie).toMatch(/Max-Age=0/);
+    expect(await testDemo.demo.db.collection('demoSessions').countDocuments()).toBe(
+      sessionsBefore - 1,
+    );
+    const session = await signedIn.send('GET', '/api/session');
+    expect(session.body['session']).toBeNull();
+  });
+
+  it('locks account after five failures', async () => {
+    const attacker = new DemoClient(testDemo.origin);
+    const results: number[] = [];
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      results.push(
+        (
+          await attacker.send('POST', '/api/login/password', {
+            email: EMAIL,
+            password: 'wrong password',
+          })
+        ).status,
+      );
+    }
+    expect(results).toEqual([401, 401, 401, 401, 423]);
+
+    const correct = await attacker.send('POST', '/api/login/password', {
+      email: EMAIL,
+      password: PASSWORD,
+    });
+    expectError(correct, 423, 'ERR_ACCOUNT_LOCKED', 'correct password while locked');
+    const challenge = await attacker.send('POST', '/api/login/challenge', { email: EMAIL });
+    expectError(challenge, 423, 'ERR_ACCOUNT_LOCKED', 'challenge while locked');
+
+    const user = await testDemo.demo.db.collection('users').findOne({ email: EMAIL });
+    expect(user?.['failedLoginAttempts']).toBe(5);
+    expect((user?.['lockUntil'] as Date).getTime()).toBeGreaterThan(Date.now() + 29 * 60 * 1000);
+  });
+});
