@@ -4,8 +4,9 @@
  *
  * The binary is FERRETDB_BIN, else `$(go env GOPATH)/bin/ferretdb`. A FerretDB v1.24.2 binary
  * made by `go install` panics at start-up because the module lacks build/version/version.txt.
- * In that case the demo uses test/helpers/ferretdb-server, the same version through FerretDB's
- * embeddable package, and builds it with `go build` into .data/ferretdb-server/ on first use.
+ * When that binary is missing or fails `--version`, the demo uses test/helpers/ferretdb-server,
+ * the same version through FerretDB's embeddable package, and builds it with `go build` into
+ * .data/ferretdb-server/ on first use.
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -47,27 +48,32 @@ async function runs(binary: string): Promise<boolean> {
   }
 }
 
-async function resolveBinary(logger: Logger): Promise<string> {
+async function findInstalledBinary(): Promise<string | undefined> {
   const configured = process.env['FERRETDB_BIN'];
   if (configured !== undefined && configured !== '') {
     return configured;
   }
 
   const { stdout } = await execute('go', ['env', 'GOPATH']).catch(() => ({ stdout: '' }));
-  const installed = stdout.trim() === '' ? undefined : join(stdout.trim(), 'bin', 'ferretdb');
+  return stdout.trim() === '' ? undefined : join(stdout.trim(), 'bin', 'ferretdb');
+}
+
+async function resolveBinary(logger: Logger): Promise<string> {
+  const installed = await findInstalledBinary();
   if (installed !== undefined && existsSync(installed) && (await runs(installed))) {
     return installed;
   }
 
+  logger.warn(
+    { installed, embedded: EMBEDDED_BINARY },
+    'ferretdb binary missing or failing at start-up; using the embedded server',
+  );
   if (!existsSync(EMBEDDED_BINARY)) {
-    logger.warn(
-      { installed, source: EMBEDDED_SOURCE },
-      'ferretdb binary missing or failing; building the embedded server',
-    );
     mkdirSync(join(ROOT, '.data', 'ferretdb-server'), { recursive: true });
     const temporary = `${EMBEDDED_BINARY}.${process.pid}.tmp`;
     await execute('go', ['build', '-o', temporary, '.'], { cwd: EMBEDDED_SOURCE });
     renameSync(temporary, EMBEDDED_BINARY);
+    logger.info({ source: EMBEDDED_SOURCE, binary: EMBEDDED_BINARY }, 'embedded ferretdb built');
   }
   return EMBEDDED_BINARY;
 }
