@@ -129,7 +129,9 @@ async function waitUntilReady(
       await client.close();
     }
   }
-  throw new Error(`FerretDB did not accept connections within ${START_TIMEOUT_MS} ms: ${stderr()}`);
+  throw new Error(
+    `FerretDB start timed out: no connection accepted within ${START_TIMEOUT_MS} ms: ${stderr()}`,
+  );
 }
 
 /** Starts FerretDB with its SQLite files in `dataDirectory` and waits until it accepts connections. */
