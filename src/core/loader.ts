@@ -62,7 +62,7 @@ function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
 
-/** Returns whether this runtime validates WebAssembly SIMD instructions; checked once. */
+/** Returns whether this runtime validates WebAssembly SIMD instructions, checked once. */
 export function isSimdSupported(): boolean {
   if (simdSupport === undefined) {
     simdSupport = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
@@ -70,7 +70,7 @@ export function isSimdSupported(): boolean {
   return simdSupport;
 }
 
-/** Reads `QYNPQC_WASM_VARIANT` in Node; returns undefined when it is unset or empty. */
+/** Reads `QYNPQC_WASM_VARIANT` in Node, or returns undefined when it is unset or empty. */
 function variantFromEnvironment(): ModuleVariant | undefined {
   if (!isNode()) {
     return undefined;
@@ -90,10 +90,13 @@ function variantFromEnvironment(): ModuleVariant | undefined {
 
 /** Returns the variant to load from the default location for `options`. */
 export function selectVariant(options: Pick<LoadOptions, 'simd'> = {}): ModuleVariant {
-  const requested =
-    options.simd === undefined ? variantFromEnvironment() : options.simd ? 'simd' : 'baseline';
-  if (requested !== undefined) {
-    return requested;
+  if (options.simd !== undefined) {
+    return options.simd ? 'simd' : 'baseline';
+  }
+
+  const fromEnvironment = variantFromEnvironment();
+  if (fromEnvironment !== undefined) {
+    return fromEnvironment;
   }
   return isSimdSupported() ? 'simd' : 'baseline';
 }
