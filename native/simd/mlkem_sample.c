@@ -1,7 +1,7 @@
 /*
- * ML-KEM rejection sampling with SIMD: twelve bytes of SHAKE128 output give eight 12-bit
- * candidates in one v128, a comparison with q gives an 8-bit acceptance mask, and a swizzle
- * from a 256-entry table moves the accepted lanes to the front before one 16-byte store.
+ * ML-KEM rejection sampling with SIMD. Twelve bytes of SHAKE128 output give eight 12-bit
+ * candidates in one v128, and a comparison with q gives an 8-bit acceptance mask. A swizzle
+ * from a 256-entry table then moves the accepted lanes to the front before one 16-byte store.
  *
  * Constant time: the table index, the store position and the loop count depend on which
  * candidates are accepted. That is fine here because the input is the public matrix seed's
@@ -41,7 +41,7 @@ void qyn_mlkem_sample_init(void) {
 
 unsigned qyn_mlkem_rej_uniform(int16_t *r, unsigned length, const uint8_t *buf,
                                unsigned buflen) {
-    /* Lane 2i holds bytes 3i, 3i + 1 and lane 2i + 1 bytes 3i + 1, 3i + 2, little-endian. */
+    /* Lane 2i gets bytes 3i, 3i + 1 and lane 2i + 1 bytes 3i + 1, 3i + 2, little-endian. */
     const v128_t spread = wasm_i8x16_make(0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11);
     const v128_t odd_lanes = wasm_i16x8_make(0, -1, 0, -1, 0, -1, 0, -1);
     const v128_t low12 = wasm_i16x8_splat(0x0FFF);

@@ -4,12 +4,12 @@
 
 #include <stdint.h>
 
-/* Builds the lane-compaction table; must run once before qyn_mlkem_rej_uniform. */
+/* Builds the lane-compaction table. It must run once before qyn_mlkem_rej_uniform. */
 void qyn_mlkem_sample_init(void);
 
 /*
  * Part of SampleNTT (FIPS 203, algorithm 7): parses buf into 12-bit candidates, two per three
- * bytes, and writes those below q to r until it holds `length` coefficients or buf runs out.
+ * bytes, and writes those below q to r until r has `length` coefficients or buf runs out.
  * Returns the number written, with the same coefficients in the same order as mlkem-native's
  * mlk_rej_uniform_scalar() for offset 0.
  */
