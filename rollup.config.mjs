@@ -5,7 +5,7 @@ import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 
-const nodeExternal = [/^node:/, 'comlink', 'mongodb', 'bcryptjs', 'pino', 'cli-progress', 'commander'];
+const nodeExternal = [/^node:/, /^@noble\/hashes/, 'comlink', 'mongodb', 'bcryptjs', 'pino', 'cli-progress', 'commander'];
 
 /** Copies the committed modules, baseline and SIMD, beside the bundles written to `directory`. */
 function copyWasm(directory) {
@@ -27,7 +27,7 @@ function ts() {
 // Worker pool: the Node worker script next to dist/index.js, and a self-contained browser build
 // (SDK, worker script and module side by side in dist/browser) that a plain
 // <script type="module"> can load without a bundler or dev server.
-const poolNodeExternal = [/^node:/, /^comlink(\/|$)/];
+const poolNodeExternal = [/^node:/, /^comlink(\/|$)/, /^@noble\/hashes/];
 
 function browserTs() {
   return typescript({
@@ -61,7 +61,7 @@ const poolEntries = [
 
 export default [
   {
-    input: { index: 'src/index.ts' },
+    input: { index: 'src/index.ts', store: 'src/store/index.ts' },
     external: nodeExternal,
     plugins: [ts(), copyWasm('dist')],
     output: [
@@ -80,6 +80,12 @@ export default [
     external: nodeExternal,
     plugins: [dts()],
     output: { file: 'dist/index.d.ts', format: 'es' },
+  },
+  {
+    input: 'src/store/index.ts',
+    external: nodeExternal,
+    plugins: [dts()],
+    output: { file: 'dist/store.d.ts', format: 'es' },
   },
   ...poolEntries,
 ];
