@@ -63,7 +63,9 @@ export default [
   {
     input: { index: 'src/index.ts', store: 'src/store/index.ts' },
     external: nodeExternal,
-    plugins: [ts(), copyWasm('dist')],
+    // comlink's Node adapter ships only as an ES module, which require() cannot load on Node 20,
+    // so both bundles carry a copy of it; comlink itself stays an external dependency.
+    plugins: [nodeResolve({ resolveOnly: ['comlink'] }), ts(), copyWasm('dist')],
     output: [
       { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
       { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs' },

@@ -6,6 +6,10 @@
  * const kem = pqc.kem('ML-KEM-768');
  * const { publicKey, secretKey } = kem.keygen();
  * ```
+ *
+ * `createPqcPool()` runs the same operations in worker threads. The MongoDB key store is a
+ * separate entry point, `@qynauth/pqc/store`, so that code which never touches a database does
+ * not load the driver.
  */
 export { loadPqc, PqcInstance } from './core/pqc.js';
 export { compilePqcModule } from './core/loader.js';
@@ -35,3 +39,4 @@ export {
 } from './core/algorithms.js';
 export * from './errors.js';
 export * from './keys/index.js';
+export * from './pool/index.js';

@@ -21,6 +21,18 @@ const ROUND_TRIP = `
   if (Buffer.compare(Buffer.from(again), Buffer.from(sharedSecret)) !== 0) throw new Error('mismatch');
 `;
 
+/** A pooled ML-KEM-768 round trip; prints `ok` and closes the pool so the process exits. */
+const POOL_ROUND_TRIP = `
+  const pool = await createPqcPool({ size: 1 });
+  const kem = pool.kem('ML-KEM-768');
+  const keys = await kem.keygen();
+  const { ciphertext, sharedSecret } = await kem.encapsulate(keys.publicKey);
+  const again = await kem.decapsulate(ciphertext, keys.secretKey);
+  await pool.close();
+  if (Buffer.compare(Buffer.from(again), Buffer.from(sharedSecret)) !== 0) throw new Error('mismatch');
+  console.log('ok');
+`;
+
 /** Replaces the global fetch with one that throws, and reports whether it was ever called. */
 const FETCH_TRAP = `
   let fetchCalls = 0;
@@ -44,6 +56,24 @@ beforeAll(() => {
   writeFileSync(
     join(project, 'cjs.cjs'),
     `${FETCH_TRAP}\nconst { loadPqc } = require('@qynauth/pqc');\n(async () => {\n${ROUND_TRIP}\nconsole.log('ok');\n})();\n`,
+  );
+  writeFileSync(
+    join(project, 'pool-esm.js'),
+    `import { createPqcPool } from '@qynauth/pqc';\n${POOL_ROUND_TRIP}\n`,
+  );
+  writeFileSync(
+    join(project, 'pool-cjs.cjs'),
+    `const { createPqcPool } = require('@qynauth/pqc');\n(async () => {\n${POOL_ROUND_TRIP}\n})();\n`,
+  );
+  writeFileSync(
+    join(project, 'store-esm.js'),
+    `import { UserStore, normalizeEmail } from '@qynauth/pqc/store';\n` +
+      `console.log(typeof UserStore, normalizeEmail(' Ada+pqc@Example.COMPANY '));\n`,
+  );
+  writeFileSync(
+    join(project, 'store-cjs.cjs'),
+    `const { UserStore, normalizeEmail } = require('@qynauth/pqc/store');\n` +
+      `console.log(typeof UserStore, normalizeEmail(' Ada+pqc@Example.COMPANY '));\n`,
   );
   writeFileSync(
     join(project, 'worker-main.js'),
@@ -82,5 +112,21 @@ describe('package loading without a bundler', () => {
 
   it('works inside a worker_threads worker', async () => {
     expect(await node('worker-main.js')).toBe('ok');
+  });
+
+  it('runs the worker pool through import', async () => {
+    expect(await node('pool-esm.js')).toBe('ok');
+  });
+
+  it('runs the worker pool through require', async () => {
+    expect(await node('pool-cjs.cjs')).toBe('ok');
+  });
+
+  it('loads the store entry point through import', async () => {
+    expect(await node('store-esm.js')).toBe('function ada+pqc@example.company');
+  });
+
+  it('loads the store entry point through require', async () => {
+    expect(await node('store-cjs.cjs')).toBe('function ada+pqc@example.company');
   });
 });

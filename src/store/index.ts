@@ -1,0 +1,38 @@
+/**
+ * `@qynauth/pqc/store`: the MongoDB persistence layer on the shared `users` collection, through
+ * the official driver. It stores public keys, key ids and dates, never secret keys.
+ *
+ * ```ts
+ * const context = await createStoreContext(client.db('portal'), { logger });
+ * const users = new UserStore(context);
+ * await users.createUser({ email: 'ada@example.com', password: 'correct horse battery' });
+ * ```
+ */
+export { createStoreContext, DEFAULT_USER_LEASE_TTL_MS, DEFAULT_USER_LEASE_WAIT_MS } from './context.js';
+export type { StoreContext, StoreOptions } from './context.js';
+export {
+  DatabaseError,
+  MigrationFailedError,
+  MigrationLockedError,
+  StoreConflictError,
+  StoreNotFoundError,
+  StoreValidationError,
+} from './errors.js';
+export type { StoreLogger } from './logger.js';
+export { DEFAULT_LOCKOUT_POLICY, nextLoginState } from './lockout.js';
+export type { LockoutPolicy, LoginResult, LoginState, LoginTransition } from './lockout.js';
+export {
+  checkKeyDates,
+  COLLECTIONS,
+  keyState,
+  normalizeEmail,
+  PQC_FIELDS,
+  PQC_KEY_FIELDS,
+  USER_KEM_ALGORITHM,
+  USER_SIGNATURE_ALGORITHM,
+} from './schema.js';
+export type { KeyState, PqcKeyDocument, UserDocument } from './schema.js';
+export { detectServer } from './server.js';
+export type { ServerCapabilities, ServerInfo } from './server.js';
+export { DEFAULT_BCRYPT_ROUNDS, UserStore } from './users.js';
+export type { LoginAttempt, NewUser, PublicUser, UserStoreOptions } from './users.js';
