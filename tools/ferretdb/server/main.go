@@ -2,8 +2,10 @@
 //
 // A binary made by `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` panics at
 // start-up because the module zip lacks the generated build/version/version.txt. The embeddable
-// package skips that check, so the store tests build this program when the installed binary
-// fails. It accepts the subset of the ferretdb flags the tests pass; flags it has no use for
+// package skips that check. tools/ferretdb/build.ts builds this program against a patched copy
+// of the FerretDB module, and tools/ferretdb/launch.ts runs it for the tests and the demo.
+//
+// It accepts the subset of the ferretdb flags the launcher passes. Flags it has no use for
 // (telemetry, debug listener, state directory) are accepted and ignored, since the embedded
 // server has no telemetry reporter and no debug HTTP listener.
 package main
@@ -15,10 +17,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
+
+// ferretDBModule is the module path whose version and replacement --version prints.
+const ferretDBModule = "github.com/FerretDB/FerretDB"
 
 func main() {
 	handler := flag.String("handler", "sqlite", "backend handler: sqlite or postgresql")
@@ -26,10 +32,16 @@ func main() {
 	postgresqlURL := flag.String("postgresql-url", "", "PostgreSQL URL for the postgresql handler")
 	listenAddr := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn or error")
+	version := flag.Bool("version", false, "print the FerretDB module version and exit")
 	flag.String("telemetry", "disable", "ignored: the embedded server sends no telemetry")
 	flag.String("debug-addr", "-", "ignored: the embedded server has no debug HTTP listener")
 	flag.String("state-dir", "-", "ignored: the embedded server keeps no state file")
 	flag.Parse()
+
+	if *version {
+		fmt.Println(versionLine())
+		return
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -60,4 +72,27 @@ func main() {
 		fmt.Fprintf(os.Stderr, "ferretdb-server: %s\n", err)
 		os.Exit(1)
 	}
+}
+
+// versionLine returns the --version output: the version of the FerretDB module linked into the
+// binary, and the local copy that replaced it in go.mod or go.work, if any.
+func versionLine() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "ferretdb-server: build information missing"
+	}
+
+	for _, dependency := range info.Deps {
+		if dependency.Path != ferretDBModule {
+			continue
+		}
+
+		if dependency.Replace != nil {
+			return fmt.Sprintf("ferretdb-server: FerretDB %s, replaced by %s", dependency.Version, dependency.Replace.Path)
+		}
+
+		return fmt.Sprintf("ferretdb-server: FerretDB %s", dependency.Version)
+	}
+
+	return "ferretdb-server: " + ferretDBModule + " missing from the build information"
 }
