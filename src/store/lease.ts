@@ -9,7 +9,9 @@
  * processes insert it, on MongoDB and on FerretDB alike, so taking over an expired lease is as
  * atomic as taking a free one. The winner then checks that its generation is still the highest
  * (a process acting on an old read may have inserted a generation that was already pruned) and
- * deletes the older generations.
+ * deletes the older generations. Releasing a lease deletes its document, so the collection holds
+ * only leases in use or left by killed processes, and the look-ups by key stay short on servers
+ * that scan a collection for every query other than one by `_id`.
  *
  * Expiry uses the clock of each process, so hosts that share leases need synchronised clocks. A
  * holder that stalls past its expiry may still write after another process took over; holders
@@ -83,13 +85,20 @@ export class Lease {
     return !this.superseded;
   }
 
-  /** Extends the expiry by the TTL, then checks that no later generation exists. */
+  /**
+   * Extends the expiry by the TTL, then checks that the document still exists and that no later
+   * generation does. A process that took the lease over deletes the older generations.
+   */
   async renew(): Promise<boolean> {
     const expiresAt = new Date(Date.now() + this.ttlMs);
-    await this.collection.updateOne(
-      { _id: this.document._id, releasedAt: null },
+    const renewed = await this.collection.updateOne(
+      { _id: this.document._id },
       { $set: { expiresAt } },
     );
+    if (renewed.matchedCount === 0) {
+      this.superseded = true;
+      return false;
+    }
 
     const newer = await this.collection.countDocuments({
       key: this.document.key,
@@ -107,11 +116,11 @@ export class Lease {
     this.renewal.unref();
   }
 
-  /** Stops renewal and marks the lease released, so the next process need not wait for expiry. */
+  /** Stops renewal and deletes the lease document, so the next process need not wait for expiry. */
   async release(): Promise<void> {
     if (this.renewal !== undefined) clearInterval(this.renewal);
     this.renewal = undefined;
-    await this.collection.updateOne({ _id: this.document._id }, { $set: { releasedAt: new Date() } });
+    await this.collection.deleteOne({ _id: this.document._id });
   }
 }
 
@@ -213,11 +222,11 @@ export class LeaseManager {
     return { acquired, holders, expired };
   }
 
-  /** Marks several leases released in one write. */
+  /** Releases several leases in one write. */
   async releaseAll(leases: Iterable<Lease>): Promise<void> {
     const ids = [...leases].map((lease) => lease.document._id);
     if (ids.length === 0) return;
-    await this.collection.updateMany({ _id: { $in: ids } }, { $set: { releasedAt: new Date() } });
+    await this.collection.deleteMany({ _id: { $in: ids } });
   }
 
   private async insertCandidates(candidates: LeaseDocument[]): Promise<LeaseDocument[]> {
