@@ -3,15 +3,19 @@
  * a lease left by a killed process can be taken over.
  *
  * A lease on `key` is a chain of documents `{ _id: "<key>:<generation>" }`. The document with the
- * highest generation is the current one; it is held while it has no `releasedAt` and its
- * `expiresAt` lies ahead. To acquire, a process reads the current generation g and, if it is free
+ * highest generation is the current one; it is held while its `expiresAt` lies ahead. To acquire, a process reads the current generation g and, if it is free
  * or expired, inserts generation g + 1. The unique `_id` lets exactly one of several racing
  * processes insert it, on MongoDB and on FerretDB alike, so taking over an expired lease is as
  * atomic as taking a free one. The winner then checks that its generation is still the highest
  * (a process acting on an old read may have inserted a generation that was already pruned) and
- * deletes the older generations. Releasing a lease deletes its document, so the collection holds
- * only leases in use or left by killed processes, and the look-ups by key stay short on servers
- * that scan a collection for every query other than one by `_id`.
+ * deletes the older generations.
+ *
+ * Releasing a lease deletes its document, so the collection holds only leases in use or left by
+ * killed processes, and the look-ups by key stay short on servers that scan a collection for
+ * every query other than one by `_id`. A release deletes a lease only while it has not expired.
+ * An expired lease may already have been read by a process about to take it over with the next
+ * generation; deleting it would let a third process start a new chain at generation 1 beside
+ * that one, and both would hold the lease. An expired lease stays until its successor prunes it.
  *
  * Expiry uses the clock of each process, so hosts that share leases need synchronised clocks. A
  * holder that stalls past its expiry may still write after another process took over; holders
@@ -37,7 +41,6 @@ export interface LeaseDocument {
   owner: string;
   acquiredAt: Date;
   expiresAt: Date;
-  releasedAt: Date | null;
 }
 
 /** Options of {@link LeaseManager.acquire}. */
@@ -65,7 +68,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 function isHeld(lease: LeaseDocument, now: number): boolean {
-  return lease.releasedAt === null && lease.expiresAt.getTime() > now;
+  return lease.expiresAt.getTime() > now;
 }
 
 /** A lease this process holds. */
@@ -116,11 +119,14 @@ export class Lease {
     this.renewal.unref();
   }
 
-  /** Stops renewal and deletes the lease document, so the next process need not wait for expiry. */
+  /**
+   * Stops renewal and deletes the lease document unless it has expired, so the next process
+   * need not wait for the expiry.
+   */
   async release(): Promise<void> {
     if (this.renewal !== undefined) clearInterval(this.renewal);
     this.renewal = undefined;
-    await this.collection.deleteOne({ _id: this.document._id });
+    await this.collection.deleteOne({ _id: this.document._id, expiresAt: { $gt: new Date() } });
   }
 }
 
@@ -188,7 +194,7 @@ export class LeaseManager {
         holders.set(key, latest);
         continue;
       }
-      if (latest !== undefined && latest.releasedAt === null) expired.set(key, latest);
+      if (latest !== undefined) expired.set(key, latest);
 
       const generation = (latest?.generation ?? 0) + 1;
       candidates.push({
@@ -198,7 +204,6 @@ export class LeaseManager {
         owner: this.owner,
         acquiredAt: new Date(now),
         expiresAt: new Date(now + ttlMs),
-        releasedAt: null,
       });
     }
     if (candidates.length === 0) return { acquired, holders, expired };
@@ -222,11 +227,11 @@ export class LeaseManager {
     return { acquired, holders, expired };
   }
 
-  /** Releases several leases in one write. */
+  /** Releases several leases in one write, as {@link Lease.release} does. */
   async releaseAll(leases: Iterable<Lease>): Promise<void> {
     const ids = [...leases].map((lease) => lease.document._id);
     if (ids.length === 0) return;
-    await this.collection.deleteMany({ _id: { $in: ids } });
+    await this.collection.deleteMany({ _id: { $in: ids }, expiresAt: { $gt: new Date() } });
   }
 
   private async insertCandidates(candidates: LeaseDocument[]): Promise<LeaseDocument[]> {

@@ -48,6 +48,19 @@ describe('leases', () => {
     expect(next.acquired.has('released')).toBe(true);
   });
 
+  it('keeps an expired lease on release', async () => {
+    const late = new LeaseManager(db, 'late');
+    const { lease } = await late.acquire('late', { ttlMs: 100, waitMs: 0, onHeld: held });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+
+    await lease.release();
+
+    expect(await db.collection('pqcLeases').countDocuments({ key: 'late' })).toBe(1);
+    const next = await new LeaseManager(db, 'after-late').tryAcquire(['late'], 60_000);
+    expect(next.expired.get('late')?.owner).toBe('late');
+    expect(next.acquired.get('late')?.document.generation).toBe(2);
+  });
+
   it('rejects while held and names the holder', async () => {
     const holder = new LeaseManager(db, 'holder');
     await holder.acquire('busy', { ttlMs: 60_000, waitMs: 0, onHeld: held });
