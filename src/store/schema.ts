@@ -41,20 +41,35 @@ export const PQC_KEY_FIELDS = [
   'pqcSignatureAlgorithm',
 ] as const;
 
-/** Every field the PQC integration adds to `users`, which migration 001 `down` backs up. */
+/**
+ * The key fields and the two flags: the fields of `users` that migration 001 `down` backs up and
+ * removes. The integration also adds `qynAuthUserId` and `consentRecords`. QynAuth's user records
+ * depend on those, so they stay in place on `down`.
+ */
 export const PQC_FIELDS = [...PQC_KEY_FIELDS, 'pqcEnabled', 'classicalFallback'] as const;
 
 /** Fields that are unique across users when present and must be absent, not null, when unset. */
 export const UNIQUE_OPTIONAL_FIELDS = ['pqcKeyId', 'qynAuthUserId'] as const;
 
-/** Defaults migration 001 sets where a field is missing. */
+/**
+ * Defaults migration 001 sets where a field is missing. The Portal Backend's lockout fields
+ * (`failedLoginAttempts`, `lockUntil`, `lastLoginAt`) are not listed: that service owns them, and
+ * the store reads a missing one as 0 or null, so the migration leaves those fields as they are.
+ */
 export const FIELD_DEFAULTS = {
   pqcEnabled: false,
   classicalFallback: true,
-  failedLoginAttempts: 0,
-  lockUntil: null,
-  lastLoginAt: null,
 } as const;
+
+/** Fields of `users` that store dates, each a BSON date (UTC) or, where allowed, null. */
+export const USER_DATE_FIELDS = [
+  'createdAt',
+  'updatedAt',
+  'lastLoginAt',
+  'lockUntil',
+  'pqcKeyGeneratedAt',
+  'pqcKeyExpiresAt',
+] as const;
 
 /** Minimum password length before hashing, in characters. */
 export const MIN_PASSWORD_LENGTH = 8;
