@@ -18,17 +18,6 @@ import type { UserKeyPairs } from './key-source.js';
 import type { Lease } from './lease.js';
 import type { UserDocument } from './schema.js';
 
-/**
- * Update statements per `update` command on FerretDB. FerretDB v1.24.2 keeps the query of each
- * statement of a command open until the command ends (a `defer` inside the loop of its update
- * handler), and its SQLite pool has 100 connections. A command with 100 statements or more
- * therefore never finishes and blocks the server: 99 updates by `_id` completed in about 0.8 ms
- * each, 100 hung. 50 leaves room for other clients.
- */
-export const FERRETDB_UPDATES_PER_COMMAND = 50;
-/** Update statements per `bulkWrite` on MongoDB, which splits larger ones itself. */
-const MONGODB_UPDATES_PER_COMMAND = 1000;
-
 /** A user of a batch and the key pairs generated for them. */
 export interface BatchUser {
   userId: ObjectId;
@@ -205,8 +194,7 @@ async function updateUsers(
 ): Promise<{ won: BatchUser[]; lost: BatchUser[] }> {
   if (users.length === 0) return { won: [], lost: [] };
   const guarded = context.server.atomicUpdates;
-  const perCommand =
-    context.server.kind === 'ferretdb' ? FERRETDB_UPDATES_PER_COMMAND : MONGODB_UPDATES_PER_COMMAND;
+  const perCommand = context.server.maxWriteStatements;
 
   let matched = 0;
   await timed(settings.timings, 'userWriteMs', async () => {
@@ -273,7 +261,7 @@ async function settleEntries(
 ): Promise<void> {
   const timeoutMS = settings.operationTimeoutMs;
   if (won.length > 0 && !context.server.atomicUpdates) {
-    for (const chunk of chunks(won, FERRETDB_UPDATES_PER_COMMAND)) {
+    for (const chunk of chunks(won, context.server.maxWriteStatements)) {
       await context.pqcKeys.bulkWrite(
         chunk.map((user) => ({
           updateOne: {

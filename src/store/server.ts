@@ -7,7 +7,11 @@
  * - atomic single-document updates: an update reads the document, applies the operators in the
  *   server process and writes the whole document back by `_id`, so two concurrent `$inc` on one
  *   document can both read the same value and one increment is lost;
- * - transactions.
+ * - transactions;
+ * - commands with 100 or more update or delete statements: v1.24.2 keeps each statement's SQLite
+ *   cursor open until the whole command returns (a `defer` inside the loop of its update
+ *   handler), and its pool has 100 connections, so such a command waits forever for a
+ *   connection and blocks the server. 99 updates by `_id` in one command completed, 100 hung.
  *
  * Inserts against a unique index stay atomic there, because SQLite enforces the constraint. The
  * store therefore coordinates through unique keys on FerretDB and through conditional updates on
@@ -23,7 +27,17 @@ export interface ServerCapabilities {
   partialIndexes: boolean;
   /** A conditional `updateOne` is one atomic read-modify-write of the document. */
   atomicUpdates: boolean;
+  /** Most update or delete statements the store sends in one command. */
+  maxWriteStatements: number;
 }
+
+/** MongoDB's `maxWriteBatchSize`: the driver splits larger bulk writes itself. */
+const MONGODB_MAX_WRITE_STATEMENTS = 100_000;
+/**
+ * Statements per write command on FerretDB: well below the 100 that hang it, because other
+ * clients' commands draw on the same 100 connections.
+ */
+const FERRETDB_MAX_WRITE_STATEMENTS = 25;
 
 /** Kind, version and capabilities of a server. */
 export interface ServerInfo extends ServerCapabilities {
@@ -48,7 +62,14 @@ export async function detectServer(
   const version = typeof build.version === 'string' ? build.version : 'unknown';
 
   if (build.ferretdbVersion === undefined) {
-    return { kind: 'mongodb', version, partialIndexes: true, atomicUpdates: true, ...overrides };
+    return {
+      kind: 'mongodb',
+      version,
+      partialIndexes: true,
+      atomicUpdates: true,
+      maxWriteStatements: MONGODB_MAX_WRITE_STATEMENTS,
+      ...overrides,
+    };
   }
 
   // NOTE: the capability gaps were measured on FerretDB v1.24.2 with the SQLite backend; a
@@ -59,6 +80,7 @@ export async function detectServer(
     ferretdbVersion: String(build.ferretdbVersion),
     partialIndexes: false,
     atomicUpdates: false,
+    maxWriteStatements: FERRETDB_MAX_WRITE_STATEMENTS,
     ...overrides,
   };
   logger.info(

@@ -24,13 +24,6 @@ import type { UserDocument } from '../schema.js';
 import type { UserChange } from '../user-writes.js';
 import { userLeaseKey } from '../user-writes.js';
 
-/**
- * Most statements per `update` or `delete` command on FerretDB. FerretDB v1.24.2 keeps every
- * statement's SQLite cursor open until the whole command returns (a `defer` inside the loop of
- * its update handler) and its pool has 100 connections, so a command with 100 statements waits
- * forever for a connection. Commands of other clients share that pool, hence the margin.
- */
-export const FERRETDB_MAX_WRITE_STATEMENTS = 25;
 /** Point reads in flight at once on FerretDB. */
 const FERRETDB_READ_CONCURRENCY = 8;
 /** Maximum read-plan-write rounds of a batch on MongoDB before a conflict error. */
@@ -74,8 +67,8 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Runs `operations` as unordered `bulkWrite` calls: one on MongoDB, chunks of
- * {@link FERRETDB_MAX_WRITE_STATEMENTS} on FerretDB. Resolves with the summed counts.
+ * Runs `operations` as unordered `bulkWrite` calls of at most the server's `maxWriteStatements`
+ * each. Resolves with the summed counts.
  */
 export async function bulkWriteChunked<T extends Document>(
   context: StoreContext,
@@ -88,8 +81,7 @@ export async function bulkWriteChunked<T extends Document>(
     deletedCount: 0,
     upsertedCount: 0,
   };
-  const ferretdb = context.server.kind === 'ferretdb';
-  const size = ferretdb ? FERRETDB_MAX_WRITE_STATEMENTS : Math.max(1, operations.length);
+  const size = context.server.maxWriteStatements;
 
   for (let start = 0; start < operations.length; start += size) {
     const chunk = operations.slice(start, start + size);
