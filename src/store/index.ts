@@ -36,3 +36,22 @@ export { detectServer } from './server.js';
 export type { ServerCapabilities, ServerInfo } from './server.js';
 export { DEFAULT_BCRYPT_ROUNDS, UserStore } from './users.js';
 export type { LoginAttempt, NewUser, PublicUser, UserStoreOptions } from './users.js';
+export { DEFAULT_KEY_LIFETIME_MS, KeyStore } from './keys.js';
+export type { EnrolledKeys, KeyStoreOptions, RegisterOptions, StoredKey } from './keys.js';
+export type { CurrentKey, UserKeyInfo, UserSelector } from './key-users.js';
+export { generateUserKeyPairs, zeroUserKeyPairs } from './key-source.js';
+export type { KeySource, UserKeyPairs } from './key-source.js';
+export { repairPendingKeys } from './key-repair.js';
+export type { RepairOptions, RepairReport } from './key-repair.js';
+export { bulkEnroll, DEFAULT_BULK_BATCH_SIZE, DEFAULT_BULK_OPERATION_TIMEOUT_MS } from './bulk-enroll.js';
+export type {
+  BulkEnrolledUser,
+  BulkEnrollOptions,
+  BulkEnrollSummary,
+  BulkProgress,
+  BulkTimings,
+} from './bulk-enroll.js';
+export { importQynAuthUsers } from './import-users.js';
+export type { ImportOptions, ImportOutcome, ImportOutcomeKind, ImportReport } from './import-users.js';
+export { parseQynAuthExport, readQynAuthExport } from './import-records.js';
+export type { QynAuthExportRecord } from './import-records.js';

@@ -1,0 +1,108 @@
+/** Connection handling shared by the database commands: `--uri`, `--db`, the logger, errors. */
+import { Command, Option } from 'commander';
+import { MongoClient, MongoServerSelectionError } from 'mongodb';
+import type { Db } from 'mongodb';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { createStoreContext } from '../store/context.js';
+import type { StoreContext } from '../store/context.js';
+import { DatabaseError } from '../store/errors.js';
+
+/** Database used when neither `--db` nor the connection string names one. */
+export const DEFAULT_DATABASE = 'portal_dev';
+/** Milliseconds the driver looks for a reachable server, unless the connection string sets it. */
+const SERVER_SELECTION_TIMEOUT_MS = 10_000;
+
+/** The options every database command accepts. */
+export interface DatabaseOptions {
+  uri?: string;
+  db?: string;
+  logLevel: string;
+}
+
+/** An open connection, the store context on it and the command's logger. */
+export interface OpenDatabase {
+  client: MongoClient;
+  db: Db;
+  context: StoreContext;
+  logger: Logger;
+  /** Closes the connection. */
+  close(): Promise<void>;
+}
+
+/** Adds `--uri`, `--db` and `--log-level` to `command`. */
+export function withDatabaseOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--uri <uri>', 'MongoDB connection string').env('MONGODB_URI').makeOptionMandatory(),
+    )
+    .option('--db <name>', `database name (default: the one in --uri, else ${DEFAULT_DATABASE})`)
+    .addOption(
+      new Option('--log-level <level>', 'log level of the JSON log lines on stderr')
+        .choices(['debug', 'info', 'warn', 'error', 'silent'])
+        .default('info'),
+    );
+}
+
+/** Returns a pino logger that writes JSON lines to stderr, so stdout stays for results. */
+export function createCliLogger(level: string): Logger {
+  return pino({ name: 'qynpqc', level }, pino.destination(2));
+}
+
+function databaseName(uri: string, explicit: string | undefined): string {
+  if (explicit !== undefined && explicit !== '') return explicit;
+
+  const path = /^mongodb(?:\+srv)?:\/\/[^/]*\/([^?]*)/.exec(uri)?.[1] ?? '';
+  return path === '' ? DEFAULT_DATABASE : decodeURIComponent(path);
+}
+
+function redact(uri: string): string {
+  return uri.replace(/\/\/[^@/]*@/, '//<credentials>@');
+}
+
+/**
+ * Connects to `options.uri` and creates the store context. Throws `DatabaseError` when no server
+ * answers within the server selection timeout, naming the address without its credentials.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
+  const uri = options.uri ?? '';
+  const logger = createCliLogger(options.logLevel);
+  const timeoutInUri = /[?&]serverSelectionTimeoutMS=/i.test(uri);
+  const client = new MongoClient(
+    uri,
+    timeoutInUri ? {} : { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS },
+  );
+
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.close().catch(() => {});
+    if (error instanceof MongoServerSelectionError) {
+      throw new DatabaseError(
+        `no MongoDB server answered at ${redact(uri)}: ${error.message}; check --uri or ` +
+          'MONGODB_URI and that the server is running',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+
+  const db = client.db(databaseName(uri, options.db));
+  const context = await createStoreContext(db, { logger: logger.child({ component: 'store' }) });
+  logger.debug({ database: db.databaseName, server: context.server }, 'connected');
+
+  return { client, db, context, logger, close: () => client.close() };
+}
+
+/** Opens the database, runs `body` and closes the connection, also when `body` throws. */
+export async function withDatabase<T>(
+  options: DatabaseOptions,
+  body: (database: OpenDatabase) => Promise<T>,
+): Promise<T> {
+  const database = await openDatabase(options);
+  try {
+    return await body(database);
+  } finally {
+    await database.close();
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The enrollment commands: enroll one user or every user without keys, rotate a user's keys,
+ * and import the former QynAuth users. The database stores public keys only, so the secret keys
+ * go to files in `--out`, readable by the owner only, unless the operator discards them.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import type { ObjectId } from 'mongodb';
+import { loadPqc } from '../core/pqc.js';
+import type { PqcInstance } from '../core/pqc.js';
+import { createPqcPool } from '../pool/index.js';
+import { bulkEnroll } from '../store/bulk-enroll.js';
+import { StoreValidationError } from '../store/errors.js';
+import { readQynAuthExport } from '../store/import-records.js';
+import { importQynAuthUsers } from '../store/import-users.js';
+import type { UserKeyPairs } from '../store/key-source.js';
+import { zeroUserKeyPairs } from '../store/key-source.js';
+import { KeyStore } from '../store/keys.js';
+import { USER_KEM_ALGORITHM, USER_SIGNATURE_ALGORITHM } from '../store/schema.js';
+import { withDatabase, withDatabaseOptions } from './database.js';
+import type { DatabaseOptions } from './database.js';
+import { writeTextFile } from './files.js';
+import { createProgressReporter } from './progress.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+interface KeyFileOptions {
+  out?: string;
+  discardSecretKeys?: boolean;
+  lifetimeDays: number;
+}
+
+function positiveNumber(name: string): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new StoreValidationError(`${name} must be a positive number, got ${text}`);
+    }
+    return value;
+  };
+}
+
+function keyFileOptions(command: Command): Command {
+  return command
+    .option('-o, --out <dir>', 'folder to write the secret keys to, as PKCS#8 PEM files (mode 0600)')
+    .option('--discard-secret-keys', 'store the public keys only and throw the secret keys away')
+    .option('--lifetime-days <days>', 'days until pqcKeyExpiresAt', positiveNumber('--lifetime-days'), 365);
+}
+
+function requireDestination(options: KeyFileOptions): void {
+  if (options.out === undefined && options.discardSecretKeys !== true) {
+    throw new StoreValidationError(
+      'the secret keys would be lost: pass --out DIR to write them, or --discard-secret-keys',
+    );
+  }
+}
+
+/**
+ * Writes both key pairs of one user to `directory`: each private key as a PKCS#8 PEM of its seed,
+ * each public key as an SPKI PEM, and the key id.
+ */
+async function writeUserKeys(pqc: PqcInstance, directory: string, keyId: string, pairs: UserKeyPairs): Promise<void> {
+  const kem = pqc.kem(USER_KEM_ALGORITHM);
+  const signature = pqc.signature(USER_SIGNATURE_ALGORITHM);
+
+  const files: Array<[string, string, boolean]> = [
+    ['kem-private.pem', kem.exportPrivateKey(pairs.kem, 'pkcs8-pem'), true],
+    ['kem-public.pem', kem.exportPublicKey(pairs.kem.publicKey, 'spki-pem'), false],
+    ['signature-private.pem', signature.exportPrivateKey(pairs.signature, 'pkcs8-pem'), true],
+    ['signature-public.pem', signature.exportPublicKey(pairs.signature.publicKey, 'spki-pem'), false],
+    ['key-id', keyId, false],
+  ];
+  for (const [name, text, secret] of files) {
+    await writeTextFile(join(directory, name), text, secret);
+  }
+}
+
+function registerEnroll(program: Command): void {
+  keyFileOptions(withDatabaseOptions(program.command('enroll')))
+    .description(
+      'generate ML-KEM-768 and ML-DSA-65 key pairs for one user (--email) or for every user ' +
+        'without keys (--all-missing) and store their public halves',
+    )
+    .option('--email <email>', 'the user to enroll')
+    .option('--all-missing', 'enroll every user without keys, in batches, resumable after a crash')
+    .option('--workers <count>', 'worker threads for --all-missing (default: one per CPU)', (text) => Number(text))
+    .option('--batch-size <count>', 'users per batch for --all-missing', (text) => Number(text), 500)
+    .action(
+      async (
+        options: DatabaseOptions &
+          KeyFileOptions & { email?: string; allMissing?: boolean; workers?: number; batchSize: number },
+      ) => {
+        if ((options.email === undefined) === (options.allMissing !== true)) {
+          throw new StoreValidationError('pass exactly one of --email EMAIL and --all-missing');
+        }
+        requireDestination(options);
+
+        if (options.email !== undefined) {
+          await enrollOne(options, options.email, 'enroll');
+        } else {
+          await enrollAllMissing(options);
+        }
+      },
+    );
+
+  keyFileOptions(withDatabaseOptions(program.command('rotate')))
+    .description('replace a user\'s key pairs with new ones; the old public keys stay in pqcKeys as retired')
+    .requiredOption('--email <email>', 'the user whose keys to rotate')
+    .action(async (options: DatabaseOptions & KeyFileOptions & { email: string }) => {
+      requireDestination(options);
+      await enrollOne(options, options.email, 'rotate');
+    });
+}
+
+async function enrollOne(
+  options: DatabaseOptions & KeyFileOptions,
+  email: string,
+  operation: 'enroll' | 'rotate',
+): Promise<void> {
+  const pqc = await loadPqc();
+  await withDatabase(options, async ({ context, logger }) => {
+    const keys = new KeyStore(context, { keySource: pqc, keyLifetimeMs: options.lifetimeDays * DAY_MS });
+    const enrolled = operation === 'enroll' ? await keys.enroll({ email }) : await keys.rotate({ email });
+
+    try {
+      if (options.out !== undefined) await writeUserKeys(pqc, options.out, enrolled.keyId, enrolled);
+    } finally {
+      zeroUserKeyPairs(enrolled);
+    }
+
+    logger.info({ userId: enrolled.userId, keyId: enrolled.keyId, previousKeyId: enrolled.previousKeyId }, `${operation} done`);
+    const where = options.out === undefined ? 'secret keys discarded' : `secret keys in ${options.out}`;
+    console.log(`${email}: key id ${enrolled.keyId}, expires ${enrolled.expiresAt.toISOString()}, ${where}`);
+  });
+}
+
+function userDirectory(out: string, userId: ObjectId): string {
+  return join(out, userId.toHexString());
+}
+
+async function enrollAllMissing(
+  options: DatabaseOptions & KeyFileOptions & { workers?: number; batchSize: number },
+): Promise<void> {
+  const pqc = await loadPqc();
+  const pool = await createPqcPool(options.workers === undefined ? {} : { size: options.workers });
+
+  try {
+    await withDatabase(options, async ({ context, logger }) => {
+      const progress = createProgressReporter({ logger });
+      const out = options.out;
+      try {
+        const summary = await bulkEnroll(context, {
+          keySource: pool,
+          batchSize: options.batchSize,
+          keyLifetimeMs: options.lifetimeDays * DAY_MS,
+          onProgress: (update) => progress.update(update),
+          onKeys:
+            out === undefined
+              ? undefined
+              : (user, pairs) => writeUserKeys(pqc, userDirectory(out, user.userId), user.keyId, pairs),
+        });
+        progress.stop();
+
+        logger.info({ ...summary, timings: summary.timings }, 'bulk enrollment finished');
+        console.log(
+          `enrolled ${summary.enrolled} of ${summary.total} users without keys in ` +
+            `${(summary.durationMs / 1000).toFixed(1)} s (${summary.usersPerSecond.toFixed(0)} users/s); ` +
+            `${summary.conflicts} enrolled by another writer, ${summary.skipped} skipped, ${summary.failed} failed`,
+        );
+        if (summary.skipped + summary.failed > 0) {
+          console.log('run the command again to enroll the users that were skipped or failed');
+          process.exitCode = 1;
+        }
+      } catch (error) {
+        progress.stop();
+        throw error;
+      }
+    });
+  } finally {
+    await pool.close();
+  }
+}
+
+function registerImport(program: Command): void {
+  withDatabaseOptions(program.command('import-users'))
+    .description(
+      'import the former QynAuth users from a JSON export: link to existing users by email, ' +
+        'create the others, and report every record',
+    )
+    .argument('<file>', 'JSON export: an array of { id, email, passwordHash | password, ... }')
+    .option('--report <file>', 'write the outcome of every record to this file as JSON')
+    .action(async (file: string, options: DatabaseOptions & { report?: string }) => {
+      const records = await readQynAuthExport(file);
+      await withDatabase(options, async ({ context, logger }) => {
+        const report = await importQynAuthUsers(context, records);
+        for (const outcome of report.outcomes) {
+          if (outcome.outcome === 'conflict' || outcome.outcome === 'invalid') {
+            console.log(`record ${outcome.index} (${outcome.email ?? 'no email'}): ${outcome.outcome}: ${outcome.reason ?? ''}`);
+          }
+        }
+        if (options.report !== undefined) {
+          await writeFile(options.report, `${JSON.stringify(report, null, 2)}\n`);
+        }
+
+        const counts = Object.entries(report.counts).map(([kind, count]) => `${count} ${kind}`);
+        logger.info({ file, counts: report.counts }, 'import finished');
+        console.log(`${records.length} records: ${counts.join(', ')}`);
+        process.exitCode = report.counts.conflict + report.counts.invalid > 0 ? 1 : 0;
+      });
+    });
+}
+
+/** Adds the enroll, rotate and import-users commands to `program`. */
+export function registerKeyCommands(program: Command): void {
+  registerEnroll(program);
+  registerImport(program);
+}

@@ -1,0 +1,232 @@
+// Runs the database commands of qynpqc against the test server, the way an operator would:
+// migrations, backup and restore, validation, enrollment, rotation and the user import.
+// Needs `npm run build` first.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Db } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPqc } from '../../src/core/pqc.js';
+import type { PqcInstance } from '../../src/core/pqc.js';
+import { startStoreEnvironment } from './setup.js';
+import type { StoreTestEnvironment } from './setup.js';
+
+const execute = promisify(execFile);
+const CLI = fileURLToPath(new URL('../../bin/qynpqc.js', import.meta.url));
+const DATABASE = 'qynpqc_test_cli';
+const BCRYPT_HASH = `$2a$10$${'N'.repeat(53)}`;
+
+let environment: StoreTestEnvironment;
+let db: Db;
+let folder: string;
+let pqc: PqcInstance;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function qynpqc(...args: string[]): Promise<Run> {
+  const env = { ...process.env, MONGODB_URI: environment.server.uri };
+  try {
+    const { stdout, stderr } = await execute(
+      process.execPath,
+      [CLI, ...args, '--db', DATABASE, '--log-level', 'warn'],
+      { env },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+async function seedPortalUsers(): Promise<void> {
+  const now = new Date();
+  await db.collection('users').insertMany([
+    { email: 'ada@example.com', password: BCRYPT_HASH, failedLoginAttempts: 0, lockUntil: null, lastLoginAt: null, createdAt: now, updatedAt: now, pqcKeyId: null },
+    { email: 'bob+tag@example.company', password: BCRYPT_HASH, createdAt: now, updatedAt: now, qynAuthUserId: null },
+    { email: 'carol@example.info', password: BCRYPT_HASH, createdAt: now, updatedAt: now },
+  ]);
+}
+
+beforeAll(async () => {
+  environment = await startStoreEnvironment();
+  db = await environment.database('cli');
+  folder = mkdtempSync(join(tmpdir(), 'qynpqc-store-cli-'));
+  pqc = await loadPqc();
+  await seedPortalUsers();
+});
+
+afterAll(async () => {
+  rmSync(folder, { recursive: true, force: true });
+  await environment?.close();
+});
+
+describe('qynpqc database commands', () => {
+  it('migrates up once and reports status', async () => {
+    expect((await qynpqc('migrate', 'status')).stdout).toContain('pending  001-add-pqc-fields');
+
+    const first = await qynpqc('migrate', 'up', '--backup', join(folder, 'before.jsonl'));
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('applied 001-add-pqc-fields');
+
+    const second = await qynpqc('migrate', 'up');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('nothing to apply');
+    expect((await qynpqc('migrate', 'status')).stdout).toMatch(/^applied {2}001-add-pqc-fields/m);
+  });
+
+  it('validates against the backup taken before', async () => {
+    const run = await qynpqc('validate', '--against', join(folder, 'before.jsonl'));
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('3 users checked, 0 rule violations');
+    expect(run.stdout).toContain('users.pqcEnabled appeared');
+    expect(run.stdout).toContain('0 differences elsewhere');
+  });
+
+  it('fails validation when a non-PQC field is lost', async () => {
+    await db.collection('users').updateOne({ email: 'carol@example.info' }, { $unset: { password: '' } });
+    const run = await qynpqc('validate', '--against', join(folder, 'before.jsonl'));
+    await db.collection('users').updateOne({ email: 'carol@example.info' }, { $set: { password: BCRYPT_HASH } });
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/DIFFERS: .*password/);
+  });
+
+  it('refuses to enroll without a place for the secret keys', async () => {
+    const run = await qynpqc('enroll', '--email', 'ada@example.com');
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--out DIR');
+    expect(run.stderr).toContain('[ERR_STORE_VALIDATION]');
+    expect((await db.collection('users').findOne({ email: 'ada@example.com' }))?.pqcKeyId).toBeUndefined();
+  });
+
+  it('enrolls one user and writes importable key files', async () => {
+    const out = join(folder, 'ada');
+    const run = await qynpqc('enroll', '--email', 'ADA@example.com ', '--out', out);
+    expect(run.code).toBe(0);
+
+    const user = await db.collection('users').findOne({ email: 'ada@example.com' });
+    const keyId = readFileSync(join(out, 'key-id'), 'utf8').trim();
+    expect(user?.pqcKeyId).toBe(keyId);
+    expect(statSync(join(out, 'kem-private.pem')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(out, 'signature-private.pem')).mode & 0o777).toBe(0o600);
+
+    const kem = pqc.kem('ML-KEM-768').importPrivateKey(readFileSync(join(out, 'kem-private.pem'), 'utf8'), 'pkcs8-pem');
+    expect(Buffer.from(kem.publicKey).toString('base64')).toBe(user?.pqcPublicKey);
+    const dsa = pqc.signature('ML-DSA-65');
+    const signer = dsa.importPrivateKey(readFileSync(join(out, 'signature-private.pem'), 'utf8'), 'pkcs8-pem');
+    const message = new TextEncoder().encode('login challenge');
+    const signature = dsa.sign(message, signer.secretKey);
+    expect(dsa.verify(message, signature, Buffer.from(user?.pqcSignaturePublicKey as string, 'base64'))).toBe(true);
+  });
+
+  it('rejects a second enrollment and rotates instead', async () => {
+    const before = await db.collection('users').findOne({ email: 'ada@example.com' });
+    const again = await qynpqc('enroll', '--email', 'ada@example.com', '--out', join(folder, 'ada-again'));
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('[ERR_STORE_CONFLICT]');
+
+    const rotated = await qynpqc('rotate', '--email', 'ada@example.com', '--out', join(folder, 'ada-rotated'));
+    expect(rotated.code).toBe(0);
+    const after = await db.collection('users').findOne({ email: 'ada@example.com' });
+    expect(after?.pqcKeyId).not.toBe(before?.pqcKeyId);
+    const retired = await db.collection('pqcKeys').findOne({ _id: before?.pqcKeyId });
+    expect(retired?.status).toBe('retired');
+  });
+
+  it('enrolls every user without keys', async () => {
+    const out = join(folder, 'bulk');
+    const run = await qynpqc('enroll', '--all-missing', '--workers', '1', '--out', out);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('enrolled 2 of 2 users without keys');
+    const withoutKeys = await db.collection('users').countDocuments({ pqcKeyId: { $not: { $type: 'string' } } });
+    expect(withoutKeys).toBe(0);
+    const bob = await db.collection('users').findOne({ email: 'bob+tag@example.company' });
+    const keyId = readFileSync(join(out, bob?._id.toHexString() as string, 'key-id'), 'utf8').trim();
+    expect(keyId).toBe(bob?.pqcKeyId);
+
+    const rerun = await qynpqc('enroll', '--all-missing', '--workers', '1', '--discard-secret-keys');
+    expect(rerun.stdout).toContain('enrolled 0 of 0 users without keys');
+  });
+
+  it('backs up and restores into an empty database only', async () => {
+    const file = join(folder, 'enrolled.jsonl');
+    expect((await qynpqc('backup', '--out', file)).code).toBe(0);
+
+    const refused = await qynpqc('restore', '--in', file);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/\[ERR_STORE_CONFLICT\]|\[ERR_STORE_VALIDATION\]/);
+
+    const before = await db.collection('users').find({}, { sort: { email: 1 } }).toArray();
+    const replaced = await qynpqc('restore', '--in', file, '--replace');
+    expect(replaced.code).toBe(0);
+    const after = await db.collection('users').find({}, { sort: { email: 1 } }).toArray();
+    expect(after).toEqual(before);
+  });
+
+  it('imports the former QynAuth users and reports each record', async () => {
+    const file = join(folder, 'qynauth.json');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { id: 'qa-1', email: 'carol@example.info', passwordHash: BCRYPT_HASH },
+        { id: 'qa-2', email: 'dave@example.org', passwordHash: BCRYPT_HASH, createdAt: '2025-01-02T03:04:05Z' },
+        { id: 'qa-3', email: 'not an email', passwordHash: BCRYPT_HASH },
+      ]),
+    );
+
+    const run = await qynpqc('import-users', file, '--report', join(folder, 'report.json'));
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('3 records');
+    expect(run.stdout).toContain('1 created');
+    expect(run.stdout).toContain('1 linked');
+    expect(run.stdout).toContain('1 invalid');
+
+    const report = JSON.parse(readFileSync(join(folder, 'report.json'), 'utf8')) as { outcomes: unknown[] };
+    expect(report.outcomes).toHaveLength(3);
+    expect((await db.collection('users').findOne({ email: 'carol@example.info' }))?.qynAuthUserId).toBe('qa-1');
+    const dave = await db.collection('users').findOne({ email: 'dave@example.org' });
+    expect(dave?.createdAt).toBeInstanceOf(Date);
+  });
+
+  it('reverts the migration and keeps the enrolled keys for the next up', async () => {
+    const enrolled = await db.collection('users').find({}, { sort: { email: 1 } }).toArray();
+
+    const down = await qynpqc('migrate', 'down');
+    expect(down.code).toBe(0);
+    expect(down.stdout).toContain('reverted 001-add-pqc-fields');
+    expect(await db.collection('users').countDocuments({ pqcKeyId: { $exists: true } })).toBe(0);
+
+    expect((await qynpqc('migrate', 'up')).code).toBe(0);
+    const restored = await db.collection('users').find({}, { sort: { email: 1 } }).toArray();
+    expect(restored.map((user) => user.pqcKeyId)).toEqual(enrolled.map((user) => user.pqcKeyId));
+    expect(restored.map((user) => user.pqcKeyGeneratedAt)).toEqual(enrolled.map((user) => user.pqcKeyGeneratedAt));
+  });
+
+  it('names the server and the fix when it cannot connect', async () => {
+    const run: Run = await execute(process.execPath, [
+      CLI,
+      'migrate',
+      'status',
+      '--uri',
+      'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300',
+    ]).then(
+      (output) => ({ code: 0, ...output }),
+      (error: Run) => error,
+    );
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no MongoDB server answered at mongodb://127.0.0.1:1/');
+    expect(run.stderr).toContain('check --uri or MONGODB_URI');
+    expect(run.stderr).toContain('[ERR_DATABASE]');
+  });
+});
