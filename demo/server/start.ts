@@ -88,7 +88,6 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     }
     client = await MongoClient.connect(mongodbUri);
     const db = client.db(options.databaseName ?? DEFAULT_DATABASE);
-    // TODO: apply the store's migrations (001-add-pqc-fields) here once src/store has them.
     const users = await openStoreUsers(db, logger);
 
     const services = {

@@ -1,16 +1,18 @@
 /**
  * {@link DemoUsers} on the SDK's persistence layer (src/store): sign-up, look-up and login
- * attempts go through its UserStore, which applies the lockout rule in one isolated update.
+ * attempts go through its UserStore, which applies the lockout rule in one isolated update, and
+ * public keys go through its KeyStore, which checks them, keeps their history in pqcKeys and
+ * serialises writes to one user.
  */
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import { keyPairId } from '../../src/index.js';
 import { createStoreContext } from '../../src/store/context.js';
+import { KeyStore } from '../../src/store/keys.js';
+import { migrateUp } from '../../src/store/migrations/runner.js';
 import type { PublicUser } from '../../src/store/users.js';
 import { UserStore } from '../../src/store/users.js';
 import { StoreNotFoundError } from '../../src/store/errors.js';
 import type { DemoUser, DemoUsers, LoginOutcome } from './users.js';
-
 /** Lifetime of registered keys: pqcKeyExpiresAt marks when they must be rotated. */
 const KEY_LIFETIME_MS = 365 * 24 * 60 * 60 * 1000;
 
@@ -29,14 +31,21 @@ function toDemoUser(user: PublicUser): DemoUser {
   };
 }
 
-/** Opens the store on `db` and returns the demo's view of it. */
+/** Applies the store's migrations to `db`, opens the store and returns the demo's view of it. */
 export async function openStoreUsers(db: Db, logger: Logger): Promise<DemoUsers> {
   const context = await createStoreContext(db, { logger: logger.child({ component: 'store' }) });
-  const store = new UserStore(context);
+
+  const migrations = await migrateUp(context);
+  for (const step of migrations.steps) {
+    logger.info({ migration: step.id, durationMs: step.durationMs }, 'migration applied');
+  }
 
   // The Portal Backend's model keeps email unique with its own index. The demo's database has no
   // Portal Backend, so the demo creates that index itself.
   await context.users.createIndex({ email: 1 }, { unique: true, name: 'email_1' });
+
+  const store = new UserStore(context);
+  const keys = new KeyStore(context, { keyLifetimeMs: KEY_LIFETIME_MS });
 
   const requireUser = async (email: string): Promise<DemoUser> => {
     const user = await store.getByEmail(email);
@@ -66,38 +75,18 @@ export async function openStoreUsers(db: Db, logger: Logger): Promise<DemoUsers>
       return { result: attempt.result, lockUntil: attempt.lockUntil };
     },
 
-    // TODO: call the store's key enrollment and its classicalFallback setter once src/store has
-    // them. Until then these two methods write the schema's fields directly, without the
-    // store's key history (pqcKeys) and per-user lease.
+    // Keys made again in the browser replace the current ones, which stay in pqcKeys as retired.
+    // A concurrent registration for the same user makes one of the two fail with a conflict.
     async registerKeys(email, kemPublicKey, signaturePublicKey) {
       const user = await requireUser(email);
-      const pqcKeyId = keyPairId(
-        { algorithm: 'ML-KEM-768', publicKey: kemPublicKey },
-        { algorithm: 'ML-DSA-65', publicKey: signaturePublicKey },
-      );
-      const now = new Date();
-      await context.users.updateOne(
-        { email: user.email },
-        {
-          $set: {
-            pqcKeyId,
-            pqcPublicKey: Buffer.from(kemPublicKey).toString('base64'),
-            pqcSignaturePublicKey: Buffer.from(signaturePublicKey).toString('base64'),
-            pqcEnabled: true,
-            pqcKeyGeneratedAt: now,
-            pqcKeyExpiresAt: new Date(now.getTime() + KEY_LIFETIME_MS),
-          },
-        },
-      );
+      await keys.registerPublicKeys({ email: user.email }, kemPublicKey, signaturePublicKey, {
+        rotate: user.pqcKeyId !== null,
+      });
       return requireUser(email);
     },
 
     async setClassicalFallback(email, enabled) {
-      const user = await requireUser(email);
-      await context.users.updateOne(
-        { email: user.email },
-        { $set: { classicalFallback: enabled } },
-      );
+      await keys.setClassicalFallback({ email }, enabled);
       return requireUser(email);
     },
   };

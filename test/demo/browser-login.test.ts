@@ -136,6 +136,16 @@ describe('demo page in Chromium', () => {
       ),
     );
     expect(await page.locator('#key-id').textContent()).toBe(record.keyId);
+
+    const history = await testDemo.demo.db
+      .collection('pqcKeys')
+      .find({ userId: user['_id'] })
+      .toArray();
+    expect(history).toHaveLength(1);
+    expect(history[0]?.['_id']).toBe(record.keyId);
+    expect(history[0]?.['status']).toBe('current');
+    const migrations = await testDemo.demo.db.collection('pqcMigrations').find({}).toArray();
+    expect(migrations.map((entry) => entry['_id'])).toEqual(['001-add-pqc-fields']);
   });
 
   it('keeps secret keys in browser', async () => {
