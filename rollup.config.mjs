@@ -74,7 +74,7 @@ export default [
   {
     input: { cli: 'src/cli/main.ts' },
     external: nodeExternal,
-    plugins: [ts()],
+    plugins: [nodeResolve({ resolveOnly: ['comlink'] }), ts()],
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/cli-[name]-[hash].js' },
   },
   {

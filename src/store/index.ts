@@ -55,3 +55,44 @@ export { importQynAuthUsers } from './import-users.js';
 export type { ImportOptions, ImportOutcome, ImportOutcomeKind, ImportReport } from './import-users.js';
 export { parseQynAuthExport, readQynAuthExport } from './import-records.js';
 export type { QynAuthExportRecord } from './import-records.js';
+export { DEFAULT_MIGRATION_BATCH_SIZE, migrateDown, migrateUp, migrationStatus } from './migrations/runner.js';
+export { MIGRATIONS } from './migrations/index.js';
+export type {
+  MigrateDownOptions,
+  MigrateUpOptions,
+  Migration,
+  MigrationChangelogEntry,
+  MigrationLockOptions,
+  MigrationRun,
+  MigrationRunReport,
+  MigrationStatus,
+  MigrationStepReport,
+  MigrationSummary,
+} from './migrations/index.js';
+export { DEFAULT_LOCK_TTL_MS, DEFAULT_LOCK_WAIT_MS } from './migrations/lock.js';
+export { backupDatabase, InvalidBackupError, restoreDatabase, scanBackup } from './backup.js';
+export type {
+  BackupCollectionHeader,
+  BackupHeader,
+  BackupOptions,
+  RestoredCollection,
+  RestoreOptions,
+  RestoreReport,
+} from './backup.js';
+export {
+  checkUserRules,
+  compareSnapshots,
+  snapshotFromBackup,
+  snapshotFromJson,
+  snapshotToJson,
+  takeSnapshot,
+  USER_RULES,
+} from './validate.js';
+export type {
+  DatabaseSnapshot,
+  RuleViolation,
+  SnapshotComparison,
+  SnapshotDifference,
+  UserRule,
+  UserRuleReport,
+} from './validate.js';
