@@ -12,10 +12,11 @@
  *
  * Releasing a lease deletes its document, so the collection holds only leases in use or left by
  * killed processes, and the look-ups by key stay short on servers that scan a collection for
- * every query other than one by `_id`. A release deletes a lease only while it has not expired.
- * An expired lease may already have been read by a process about to take it over with the next
- * generation; deleting it would let a third process start a new chain at generation 1 beside
- * that one, and both would hold the lease. An expired lease stays until its successor prunes it.
+ * every query other than one by `_id`. A release deletes a lease only while it has not expired,
+ * because a process may already have read an expired lease and be about to take it over with the
+ * next generation. If the release deleted it, a third process could start a new chain at
+ * generation 1 beside that one, and both would hold the lease. So an expired lease stays until
+ * its successor prunes it.
  *
  * Expiry uses the clock of each process, so hosts that share leases need synchronised clocks. A
  * holder that stalls past its expiry may still write after another process took over; holders

@@ -8,10 +8,10 @@
  *   server process and writes the whole document back by `_id`, so two concurrent `$inc` on one
  *   document can both read the same value and one increment is lost;
  * - transactions;
- * - commands with 100 or more update or delete statements: v1.24.2 keeps each statement's SQLite
+ * - commands with 100 or more update or delete statements. v1.24.2 keeps each statement's SQLite
  *   cursor open until the whole command returns (a `defer` inside the loop of its update
- *   handler), and its pool has 100 connections, so such a command waits forever for a
- *   connection and blocks the server. 99 updates by `_id` in one command completed, 100 hung.
+ *   handler), and its pool has 100 connections. Such a command therefore waits forever for a
+ *   connection and blocks the server: 99 updates by `_id` in one command completed, 100 hung.
  *
  * Inserts against a unique index stay atomic there, because SQLite enforces the constraint. The
  * store therefore coordinates through unique keys on FerretDB and through conditional updates on

@@ -99,7 +99,7 @@ describe('qynpqc database commands', () => {
     expect(run.stdout).toMatch(/DIFFERS: .*password/);
   });
 
-  it('refuses to enroll without a place for the secret keys', async () => {
+  it('rejects enroll without --out', async () => {
     const run = await qynpqc('enroll', '--email', 'ada@example.com');
 
     expect(run.code).toBe(2);
