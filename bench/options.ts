@@ -25,7 +25,7 @@ export interface BenchOptions {
 const FULL_BUDGET: Budget = {
   inThread: { rounds: 4, roundMs: 300, warmupMs: 200, minCallsPerRound: 10 },
   native: { timeMs: 400, warmupMs: 100 },
-  pool: { durationMs: 1200, warmupMs: 250, batchSize: 32 },
+  pool: { durationMs: 1200, warmupMs: 250, batchSize: 256 },
   coldStartRuns: 7,
 };
 
@@ -33,7 +33,7 @@ const FULL_BUDGET: Budget = {
 const QUICK_BUDGET: Budget = {
   inThread: { rounds: 2, roundMs: 100, warmupMs: 50, minCallsPerRound: 3 },
   native: { timeMs: 100, warmupMs: 20 },
-  pool: { durationMs: 300, warmupMs: 80, batchSize: 16 },
+  pool: { durationMs: 300, warmupMs: 80, batchSize: 64 },
   coldStartRuns: 3,
 };
 
