@@ -14,7 +14,10 @@ export interface RunEnvironment {
   node: string;
   /** `git rev-parse HEAD`, or `unknown` outside a git checkout. */
   commit: string;
-  /** Whether `git status --porcelain` listed changes, so the code measured may differ from commit. */
+  /**
+   * Whether `git status --porcelain` listed changes outside bench/results/, so the code measured
+   * may differ from the commit. The results of an earlier run do not count.
+   */
   uncommittedChanges: boolean;
 }
 
@@ -40,6 +43,8 @@ export function describeEnvironment(root: string): RunEnvironment {
     arch: arch(),
     node: process.version,
     commit: git(root, ['rev-parse', 'HEAD']) ?? 'unknown',
-    uncommittedChanges: (git(root, ['status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
+    uncommittedChanges:
+      (git(root, ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results']) ??
+        '') !== '',
   };
 }
