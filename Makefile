@@ -3,7 +3,7 @@
 #   make wasm               fetch liboqs (pinned by deps/liboqs-fetch/Cargo.lock) and build
 #                           wasm/qynpqc.wasm and its SIMD variant wasm/qynpqc-simd.wasm
 #   LIBOQS_SRC=DIR make wasm   build from another liboqs checkout instead
-#   make wasm-check         rebuild both and compare against the committed .sha256 files
+#   make wasm-check         rebuild both and fail unless they match the committed modules and hashes
 #
 # Needs Debian's emscripten (apt-get install emscripten), cmake, ninja and cargo.
 
@@ -68,7 +68,7 @@ $(WASM): native/qynpqc.c native/imports.js $(BUILD_DIR)/lib/liboqs.a
 wasm-check: $(BUILD_DIR)/lib/liboqs.a $(SIMD_BUILD_DIR)/lib/liboqs.a
 	rm -f $(WASM) $(WASM_SIMD)
 	$(MAKE) $(WASM) $(WASM_SIMD)
-	git diff --exit-code -- $(WASM).sha256 $(WASM_SIMD).sha256
+	git diff --exit-code -- $(WASM) $(WASM_SIMD) $(WASM).sha256 $(WASM_SIMD).sha256
 
 clean:
 	rm -rf $(BUILD_DIR) $(SIMD_BUILD_DIR)

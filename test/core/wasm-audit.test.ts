@@ -1,35 +1,44 @@
-// Audits of the shipped module itself, rather than of its outputs.
+// Audits of the shipped modules themselves, rather than of their outputs.
 import { readFileSync } from 'node:fs';
 import wabtFactory from 'wabt';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPqc } from '../../src/index.js';
 
-const WASM_URL = new URL('../../wasm/qynpqc.wasm', import.meta.url);
+const MODULES = ['qynpqc.wasm', 'qynpqc-simd.wasm'];
 const DIVISION = /\b(i32|i64)\.(div|rem)_[su]\b/g;
 
-/** Function name to the division and remainder instructions in its body. */
-let divisionsByFunction: Map<string, string[]>;
-let importNames: string[];
-
-beforeAll(async () => {
+/** Reads one module's function names and the division and remainder instructions of each. */
+async function readDivisions(file: string): Promise<Map<string, string[]>> {
   const wabt = await wabtFactory();
-  const module = wabt.readWasm(readFileSync(WASM_URL), { readDebugNames: true });
+  const bytes = readFileSync(new URL(`../../wasm/${file}`, import.meta.url));
+  const module = wabt.readWasm(bytes, { readDebugNames: true });
   module.applyNames();
   const text = module.toText({});
   module.destroy();
 
-  divisionsByFunction = new Map();
+  const divisionsByFunction = new Map<string, string[]>();
   const functions = text.split(/\n {2}\(func /).slice(1);
   for (const body of functions) {
     const name = /^\$(\S+)/.exec(body)?.[1] ?? '(anonymous)';
     divisionsByFunction.set(name, body.match(DIVISION) ?? []);
   }
-  importNames = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(WASM_URL))).map(
+  return divisionsByFunction;
+}
+
+function readImports(file: string): string[] {
+  const bytes = readFileSync(new URL(`../../wasm/${file}`, import.meta.url));
+  return WebAssembly.Module.imports(new WebAssembly.Module(bytes)).map(
     (entry) => `${entry.module}.${entry.name}`,
   );
-});
+}
 
-describe('KyberSlash', () => {
+describe.each(MODULES)('KyberSlash in %s', (file) => {
+  let divisionsByFunction: Map<string, string[]>;
+
+  beforeAll(async () => {
+    divisionsByFunction = await readDivisions(file);
+  });
+
   it('has no division or remainder in ML-KEM compression or message encoding', () => {
     const sensitive = [...divisionsByFunction].filter(([name]) =>
       /MLKEM.*(compress|tomsg|frommsg|indcpa|_enc|_dec)/.test(name),
@@ -38,7 +47,9 @@ describe('KyberSlash', () => {
     const offenders = sensitive.filter(([, divisions]) => divisions.length > 0);
     expect(offenders).toEqual([]);
   });
+});
 
+describe('liboqs release', () => {
   it('bundles a liboqs release that postdates the KyberSlash fixes', async () => {
     const pqc = await loadPqc();
     const [major, minor] = pqc.liboqsVersion.split('.').map(Number);
@@ -49,9 +60,9 @@ describe('KyberSlash', () => {
   });
 });
 
-describe('module imports', () => {
+describe.each(MODULES)('imports of %s', (file) => {
   it('imports only what the loader supplies', () => {
-    expect(importNames.sort()).toEqual(
+    expect(readImports(file).sort()).toEqual(
       [
         'env.emscripten_notify_memory_growth',
         'env.getentropy',
