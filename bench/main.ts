@@ -32,7 +32,7 @@ import { measurePool, workerCounts } from './pool.js';
 import { computeRatios } from './ratios.js';
 import type { BenchReport } from './report.js';
 import { renderReport } from './report.js';
-import { importPoolFactory, importSdk } from './sdk.js';
+import { getPoolFactory, importSdk } from './sdk.js';
 import { renderComparisonChart } from './svg.js';
 import type { Algorithm, BenchResult, ImplementationName, Skipped } from './types.js';
 import { MESSAGE_LENGTH, PEER_KEM, PEER_SIGNATURE } from './types.js';
@@ -99,9 +99,7 @@ async function loadOurs(sdk: Awaited<ReturnType<typeof importSdk>>): Promise<Imp
     return ours;
   }
 
-  // A variable, not a literal, so that this compiles against a loader without the option.
-  const baselineOptions = { simd: false };
-  const baseline = await sdk.loadPqc(baselineOptions);
+  const baseline = await sdk.loadPqc({ simd: false });
   if (moduleVariantOf(baseline) === 'baseline') {
     ours.push(ourImplementation(baseline, 'qynpqc-baseline'));
   }
@@ -149,7 +147,7 @@ async function runPool(
 ): Promise<{ results: BenchResult[]; source?: string }> {
   const results: BenchResult[] = [];
   try {
-    const { createPool, source } = await importPoolFactory(sdk);
+    const { createPool, source } = getPoolFactory(sdk);
     for (const workers of workerCounts(maxWorkers)) {
       logger.info({ workers, source }, 'pool');
       results.push(

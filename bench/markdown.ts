@@ -59,6 +59,7 @@ function sideBySide(results: readonly BenchResult[]): string {
             operation,
             implementation,
             formatRate(result.opsPerSecond),
+            formatMicros(result.meanMicros),
             formatMicros(result.p50Micros),
             formatMicros(result.p99Micros),
             `±${result.rme.toFixed(1)}%`,
@@ -68,7 +69,7 @@ function sideBySide(results: readonly BenchResult[]): string {
     }
   }
   return table(
-    ['algorithm', 'operation', 'implementation', 'ops/s', 'p50 µs', 'p99 µs', 'rme'],
+    ['algorithm', 'operation', 'implementation', 'ops/s', 'mean µs', 'p50 µs', 'p99 µs', 'rme'],
     rows,
     3,
   );

@@ -22,24 +22,13 @@ export async function importSdk(): Promise<typeof Sdk> {
   return (await import(DIST_ENTRY.href)) as typeof Sdk;
 }
 
-/** Where the pool factory came from, for the report. */
+/** The pool factory and where it came from, for the report. */
 export interface PoolFactory {
   createPool: CreatePool;
-  source: 'dist/index.js' | 'src/pool/index.ts';
+  source: 'dist/index.js';
 }
 
-/**
- * Returns `createPqcPool` from the built package. While dist/index.js does not export it, the
- * factory is imported from src/pool/index.ts through tsx instead. Its workers still run the
- * built dist/pool-worker.js.
- */
-export async function importPoolFactory(sdk: typeof Sdk): Promise<PoolFactory> {
-  const exported = (sdk as Record<string, unknown>)['createPqcPool'];
-  if (typeof exported === 'function') {
-    return { createPool: exported as CreatePool, source: 'dist/index.js' };
-  }
-
-  // TODO: remove this fallback once src/index.ts exports createPqcPool.
-  const { createPqcPool } = await import('../src/pool/index.js');
-  return { createPool: createPqcPool, source: 'src/pool/index.ts' };
+/** Returns `createPqcPool` from the built package; its workers run dist/pool-worker.js. */
+export function getPoolFactory(sdk: typeof Sdk): PoolFactory {
+  return { createPool: sdk.createPqcPool, source: 'dist/index.js' };
 }

@@ -10,6 +10,10 @@
  * The sampling wrappers draw two polynomials per two-way SHAKE sponge. The matrix A always has
  * an even number of entries. For the secret vectors and the mask, an odd polynomial out goes
  * to the original single-polynomial function.
+ *
+ * Constant time: the wrappers only pick kernels and nonces by the parameter set and by loop
+ * counters, never by key, seed or message data. What the kernels do with secret data is
+ * stated at the top of mldsa_ntt.c and mldsa_sample.c.
  */
 #include <stdint.h>
 
