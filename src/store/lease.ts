@@ -18,9 +18,11 @@
  * generation 1 beside that one, and both would hold the lease. So an expired lease stays until
  * its successor prunes it.
  *
- * Expiry uses the clock of each process, so hosts that share leases need synchronised clocks. A
- * holder that stalls past its expiry may still write after another process took over; holders
- * of long leases renew them with {@link Lease.startRenewal}.
+ * Expiry uses the clock of each process, both to acquire and to renew, so hosts that share leases
+ * need synchronised clocks. A renewal succeeds only for the owner of the current generation
+ * before its expiry. A holder that stalls past its expiry may still write after another process
+ * took over unless it checks {@link Lease.valid} or renews before each write, as the migration
+ * lock does; holders of long leases renew them with {@link Lease.startRenewal}.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -76,27 +78,43 @@ function isHeld(lease: LeaseDocument, now: number): boolean {
 export class Lease {
   private renewal: NodeJS.Timeout | undefined;
   private superseded = false;
+  /** Expiry of the last successful acquisition or renewal, in ms since the epoch. */
+  private expiresAtMs: number;
 
   constructor(
     private readonly collection: Collection<LeaseDocument>,
     /** The lease document as inserted. */
     readonly document: LeaseDocument,
     private readonly ttlMs: number,
-  ) {}
+  ) {
+    this.expiresAtMs = document.expiresAt.getTime();
+  }
 
-  /** False once a renewal found that another process took the lease over. */
+  /** False once a renewal failed because the lease expired or another process took it over. */
   get valid(): boolean {
     return !this.superseded;
   }
 
   /**
-   * Extends the expiry by the TTL, then checks that the document still exists and that no later
-   * generation does. A process that took the lease over deletes the older generations.
+   * Extends the expiry by the TTL and returns whether this process still holds the lease. Once it
+   * returns false, every later call does too. The update matches only this generation, this owner
+   * and an expiry still ahead of this process's clock, the clock acquisition compares with, so an
+   * expired lease is never brought back. The renewal then checks that no later generation exists
+   * and that both steps finished before the previous expiry: a process that read the lease after
+   * that expiry may be about to insert the next generation.
    */
   async renew(): Promise<boolean> {
-    const expiresAt = new Date(Date.now() + this.ttlMs);
+    if (this.superseded) return false;
+
+    const startedAt = Date.now();
+    const previousExpiry = this.expiresAtMs;
+    const expiresAt = new Date(startedAt + this.ttlMs);
     const renewed = await this.collection.updateOne(
-      { _id: this.document._id },
+      {
+        _id: this.document._id,
+        owner: this.document.owner,
+        expiresAt: { $gt: new Date(startedAt) },
+      },
       { $set: { expiresAt } },
     );
     if (renewed.matchedCount === 0) {
@@ -108,8 +126,13 @@ export class Lease {
       key: this.document.key,
       generation: { $gt: this.document.generation },
     });
-    if (newer > 0) this.superseded = true;
-    return !this.superseded;
+    if (newer > 0 || Date.now() >= previousExpiry) {
+      this.superseded = true;
+      return false;
+    }
+
+    this.expiresAtMs = expiresAt.getTime();
+    return true;
   }
 
   /** Renews every `intervalMs` until released; `onError` receives failed renewals. */
@@ -122,11 +145,13 @@ export class Lease {
 
   /**
    * Stops renewal and deletes the lease document unless it has expired, so the next process
-   * need not wait for the expiry.
+   * need not wait for the expiry. A lease whose renewal failed is left to expire, because a renewal
+   * that finished late may have extended a document that another process already read as expired.
    */
   async release(): Promise<void> {
     if (this.renewal !== undefined) clearInterval(this.renewal);
     this.renewal = undefined;
+    if (this.superseded) return;
     await this.collection.deleteOne({ _id: this.document._id, expiresAt: { $gt: new Date() } });
   }
 }

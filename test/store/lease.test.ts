@@ -1,5 +1,5 @@
 // Leases against a real server: one holder among racing processes, takeover after expiry,
-// renewal that notices a takeover, and release that leaves no document behind.
+// renewal that notices a takeover or an expiry, and release that leaves no document behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from 'mongodb';
 import { StoreConflictError } from '../../src/store/errors.js';
@@ -118,5 +118,47 @@ describe('leases', () => {
     await current.release();
 
     expect(await old.renew()).toBe(false);
+  });
+
+  it('expired lease cannot be renewed', async () => {
+    const stalled = new LeaseManager(db, 'stalled');
+    const { lease: old } = await stalled.acquire('lapsed', { ttlMs: 150, waitMs: 0, onHeld: held });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    expect(await old.renew()).toBe(false);
+    expect(old.valid).toBe(false);
+
+    const successor = new LeaseManager(db, 'current');
+    const { lease: current, takenOver } = await successor.acquire('lapsed', {
+      ttlMs: 60_000,
+      waitMs: 0,
+      onHeld: held,
+    });
+    expect(takenOver?.owner).toBe('stalled');
+    expect(await old.renew()).toBe(false);
+    expect(await current.renew()).toBe(true);
+  });
+
+  it('expired holder cannot renew before a takeover lands', async () => {
+    const stalled = new LeaseManager(db, 'stalled');
+    const { lease: old } = await stalled.acquire('racing', { ttlMs: 150, waitMs: 0, onHeld: held });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    // A process that read the expired lease before this renewal inserts the next generation after
+    // it, as tryAcquire does.
+    const renewed = await old.renew();
+    await db.collection<LeaseDocument>('pqcLeases').insertOne({
+      _id: 'racing:2',
+      key: 'racing',
+      generation: 2,
+      owner: 'successor',
+      acquiredAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+
+    expect(renewed).toBe(false);
+    expect(old.valid).toBe(false);
+    const stored = await db.collection<LeaseDocument>('pqcLeases').findOne({ _id: 'racing:1' });
+    expect(stored?.expiresAt.getTime()).toBe(old.document.expiresAt.getTime());
   });
 });

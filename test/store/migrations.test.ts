@@ -270,6 +270,41 @@ describe('migration lock', () => {
     expect(await markers(context.db)).toEqual(['first']);
     expect(await context.db.collection(COLLECTIONS.migrations).countDocuments()).toBe(0);
   });
+  it('stops before the next write once expired', async () => {
+    const context = await environment.context('runner_expired');
+    let reachedSecondWrite = false;
+    const stalled: Migration = {
+      id: '001-stalled',
+      description: 'writes, blocks the event loop past the lock TTL, writes again',
+      async up(run: MigrationRun) {
+        await run.ensureLock();
+        await run.context.db.collection('steps').insertOne({ _id: 'first' } as never);
+
+        // A synchronous stall also stops the background renewal, as a long pause would.
+        const stalledUntil = Date.now() + 450;
+        while (Date.now() < stalledUntil) {
+          // busy wait
+        }
+
+        await run.ensureLock();
+        reachedSecondWrite = true;
+        await run.context.db.collection('steps').insertOne({ _id: 'second' } as never);
+      },
+      async down() {},
+    };
+
+    const error: unknown = await migrateUp(context, {
+      migrations: [stalled],
+      lockTtlMs: 300,
+    }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(MigrationFailedError);
+    expect((error as Error).message).toContain('expired');
+    expect(reachedSecondWrite).toBe(false);
+    expect(await markers(context.db)).toEqual(['first']);
+    const lock = await context.leases.collection.findOne({ key: MIGRATION_LOCK_KEY });
+    expect(lock?.expiresAt.getTime()).toBeLessThan(Date.now());
+  });
 });
 
 describe('migrateDown', () => {

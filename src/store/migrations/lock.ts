@@ -2,8 +2,8 @@
  * The migration lock: a lease on the key `migrations` (lease.ts). The holder renews it every
  * third of its TTL. A lock left by a killed process expires after its TTL, and the next process
  * takes it over. Before each write a migration awaits {@link MigrationLock.ensure}, which fails
- * once a renewal found that another process took the lock over, so a process that stalled past
- * its TTL stops instead of writing next to the new holder.
+ * once a renewal found the lock expired or taken over by another process, so a process that
+ * stalled past its TTL stops instead of writing next to the new holder.
  */
 import type { StoreContext } from '../context.js';
 import { MigrationFailedError, MigrationLockedError } from '../errors.js';
@@ -65,7 +65,7 @@ export class MigrationLock {
   /**
    * Resolves while this process holds the lock. Renews it first when the last confirmation is
    * older than a third of the TTL, because the background renewal may not have run during a
-   * long synchronous step. Rejects with `MigrationFailedError` once the lock was taken over.
+   * long synchronous step. Rejects with `MigrationFailedError` once a renewal failed.
    */
   async ensure(): Promise<void> {
     if (this.lease.valid && Date.now() - this.confirmedAt < this.ttlMs / 3) return;
@@ -76,8 +76,9 @@ export class MigrationLock {
       return;
     }
     throw new MigrationFailedError(
-      `the migration lock of ${this.owner} was taken over by another process, so this process ` +
-        'stopped before its next write; check that process, then rerun the migration',
+      `the migration lock of ${this.owner} expired or was taken over by another process, so ` +
+        'this process stopped before its next write; check for another migrating process, ' +
+        'then rerun the migration',
     );
   }
 
