@@ -46,6 +46,30 @@ function toHttpError(error: unknown): HttpError | undefined {
   return undefined;
 }
 
+/** Characters of a request target that error messages and logs repeat. */
+const MAX_TARGET_ECHO_LENGTH = 200;
+
+function truncate(target: string): string {
+  return target.length > MAX_TARGET_ECHO_LENGTH
+    ? `${target.slice(0, MAX_TARGET_ECHO_LENGTH)}…`
+    : target;
+}
+
+/**
+ * Returns the path of the request target, or undefined when it is not a valid URL. Node's HTTP
+ * parser passes targets such as `//%` through, which the WHATWG URL parser rejects.
+ */
+function parsePath(target: string): string | undefined {
+  try {
+    return new URL(target, 'http://127.0.0.1').pathname;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_INVALID_URL') {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
 /** Builds the request listener of the demo server. */
 export function createRequestListener(
   services: DemoServices,
@@ -59,10 +83,18 @@ export function createRequestListener(
   return (request, response) => {
     const requestId = randomUUID();
     const method = request.method ?? 'GET';
-    const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
-    const log = logger.child({ requestId, method, path });
+    const target = request.url ?? '/';
+    const path = parsePath(target);
+    const log = logger.child({ requestId, method, path: path ?? truncate(target) });
 
     const handle = async (): Promise<void> => {
+      if (path === undefined) {
+        throw new HttpError(
+          400,
+          'ERR_INVALID_URL',
+          `request target ${JSON.stringify(truncate(target))} is not a valid URL. Send a path such as /api/session`,
+        );
+      }
       if (!path.startsWith('/api/')) {
         const file = staticFiles.get(path);
         if (file === undefined || (method !== 'GET' && method !== 'HEAD')) {

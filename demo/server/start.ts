@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { loadPqc } from '../../src/index.js';
 import { createRequestListener } from './app.js';
 import { ChallengeStore } from './challenges.js';
+import { createClientErrorListener } from './client-errors.js';
 import { startFerretDb } from './ferretdb.js';
 import type { FerretDbProcess } from './ferretdb.js';
 import { SessionStore } from './sessions.js';
@@ -106,6 +107,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
     server.on('error', (error) => logger.error({ err: error }, 'http server error'));
+    server.on('clientError', createClientErrorListener(logger));
     const { port } = server.address() as AddressInfo;
 
     const sweeper = setInterval(() => {

@@ -2,6 +2,7 @@
 // input gets a 4xx `{ error: { code, message } }` and leaves the database as it was, and the
 // challenge, lockout and session rules hold.
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { BSON } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPqc } from '../../src/index.js';
@@ -71,6 +72,44 @@ function getRawPath(path: string): Promise<number> {
     request.on('error', reject);
     request.end();
   });
+}
+
+/** A response read off a raw socket: status code and body text. */
+interface RawResponse {
+  status: number;
+  body: string;
+}
+
+/**
+ * Writes `text` to a plain TCP connection to the test server and reads the response until the
+ * server closes the connection. Sends bytes that fetch and node:http would refuse to send.
+ */
+function sendRawRequest(text: string): Promise<RawResponse> {
+  const { hostname, port } = new URL(testDemo.origin);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    const chunks: Buffer[] = [];
+    socket.setTimeout(5000, () => socket.destroy(new Error('no response within 5 seconds')));
+    socket.on('connect', () => socket.write(text));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const statusLine = /^HTTP\/1\.1 (\d{3}) /.exec(raw);
+      const separator = raw.indexOf('\r\n\r\n');
+      resolve({
+        status: statusLine === null ? 0 : Number(statusLine[1]),
+        body: separator === -1 ? '' : raw.slice(separator + 4),
+      });
+    });
+  });
+}
+
+/** Returns the log lines whose message is `message`, parsed. */
+function logEntries(message: string): Record<string, unknown>[] {
+  return testDemo.logLines
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => entry['msg'] === message);
 }
 
 beforeAll(async () => {
@@ -387,6 +426,39 @@ describe('demo API input checks', () => {
     ]) {
       expect(await getRawPath(path), path).toBe(404);
     }
+  });
+
+  it('rejects unparsable request target', async () => {
+    const response = await sendRawRequest(
+      'GET //% HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+    );
+
+    expect(response.status).toBe(400);
+    const body = JSON.parse(response.body) as { error?: { code?: unknown; message?: unknown } };
+    expect(body.error?.code).toBe('ERR_INVALID_URL');
+    expect(body.error?.message).toContain('//%');
+    const rejected = logEntries('request rejected').filter(
+      (entry) => entry['code'] === 'ERR_INVALID_URL',
+    );
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.['status']).toBe(400);
+    const session = await fetch(`${testDemo.origin}/api/session`);
+    expect(session.status).toBe(200);
+  });
+
+  it('rejects malformed HTTP with JSON', async () => {
+    const response = await sendRawRequest('GET / HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n');
+
+    expect(response.status).toBe(400);
+    const body = JSON.parse(response.body) as { error?: { code?: unknown; message?: unknown } };
+    expect(body.error?.code).toBe('ERR_MALFORMED_REQUEST');
+    expect(typeof body.error?.message).toBe('string');
+    const logged = logEntries('malformed HTTP request rejected');
+    expect(logged.length).toBeGreaterThanOrEqual(1);
+    expect(logged[0]?.['code']).toMatch(/^HPE_/);
+    expect(logged[0]?.['total']).toBe(1);
+    const session = await fetch(`${testDemo.origin}/api/session`);
+    expect(session.status).toBe(200);
   });
 
   it('sends the CSP with API responses', async () => {
