@@ -137,11 +137,17 @@ async function copyInto(source: string, writer: BufferedWriter): Promise<void> {
   for await (const chunk of input) await writer.write(chunk as string);
 }
 
+/**
+ * Permissions of the backup and its temporary files: owner read and write only, because a backup
+ * contains password hashes and refresh token hashes.
+ */
+const BACKUP_FILE_MODE = 0o600;
+
 async function writeFile(
   path: string,
   write: (writer: BufferedWriter) => Promise<void>,
 ): Promise<void> {
-  const handle = await open(path, 'w');
+  const handle = await open(path, 'w', BACKUP_FILE_MODE);
   try {
     const writer = new BufferedWriter(handle);
     await write(writer);
@@ -154,7 +160,7 @@ async function writeFile(
 
 /** Options of {@link backupDatabase}. */
 export interface BackupOptions {
-  /** Path of the backup file to write; replaced atomically when it exists. */
+  /** Path of the backup file to write, created with mode 0600 and replaced atomically. */
   file: string;
   /** Collections to save. Default: {@link defaultBackupCollections}. */
   collections?: readonly string[];

@@ -2,7 +2,16 @@
 // documents (every BSON type the server stores) and indexes, restores rejected for occupied
 // collections or damaged files, and the all-or-nothing swap.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Binary, BSON, BSONRegExp, Double, Int32, Long, ObjectId, Timestamp } from 'mongodb';
@@ -141,6 +150,34 @@ describe('backupDatabase', () => {
 
   it('leaves no temporary file behind', () => {
     expect(readdirSync(directory).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('creates every file with mode 0600', async () => {
+    const file = join(directory, 'mode.backup');
+    writeFileSync(file, 'an older backup', { mode: 0o644 });
+    const temporaryModes = new Map<string, number>();
+    const watcher = watch(directory, (_event, name) => {
+      if (name === null || !name.endsWith('.tmp')) return;
+      try {
+        temporaryModes.set(name, statSync(join(directory, name)).mode & 0o777);
+      } catch {
+        // Already renamed or removed.
+      }
+    });
+
+    // With umask 0, each file gets exactly the mode that backupDatabase passes to open.
+    const umask = process.umask(0);
+    try {
+      await backupDatabase(source, { file, batchSize: 1 });
+    } finally {
+      process.umask(umask);
+      watcher.close();
+    }
+
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const observed = [...temporaryModes.keys()];
+    expect(observed.some((name) => name.endsWith('.body.tmp'))).toBe(true);
+    for (const [name, mode] of temporaryModes) expect(mode, name).toBe(0o600);
   });
 
   it('rejects a missing collection and keeps the old file', async () => {
