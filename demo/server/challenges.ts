@@ -70,6 +70,16 @@ export function kemProofTag(sharedSecret: Uint8Array, challengeId: string): Uint
   return new Uint8Array(createHmac('sha256', sharedSecret).update(challengeId, 'utf8').digest());
 }
 
+function toConsumed(document: ChallengeDocument, expired: boolean): ConsumedChallenge {
+  return {
+    email: document.email,
+    pqcKeyId: document.pqcKeyId,
+    challenge: new Uint8Array(document.challenge.value()),
+    kemProofTag: new Uint8Array(document.kemProofTag.value()),
+    expired,
+  };
+}
+
 /** Issues, consumes and sweeps login challenges. */
 export class ChallengeStore {
   readonly #collection: Collection<ChallengeDocument>;
@@ -108,13 +118,16 @@ export class ChallengeStore {
 
   /**
    * Claims and removes the challenge `challengeId` and returns it, or null when it does not exist
-   * or another request claimed it first. An expired challenge is removed too and comes back with
-   * `expired` set.
+   * or another request claimed it first. An expired challenge comes back with `expired` set and is
+   * left for the sweep. A challenge that is unknown, or already expired when read, writes nothing.
    */
   async consume(challengeId: string): Promise<ConsumedChallenge | null> {
     const document = await this.#collection.findOne({ _id: challengeId });
     if (document === null) {
       return null;
+    }
+    if (this.#isExpired(document)) {
+      return toConsumed(document, true);
     }
 
     try {
@@ -131,15 +144,14 @@ export class ChallengeStore {
     }
     await this.#collection.deleteOne({ _id: challengeId });
 
-    // Read the clock after the claim: a claim swept once its challenge expired can be inserted
-    // again by a stalled request, but that request then finds the challenge expired.
-    return {
-      email: document.email,
-      pqcKeyId: document.pqcKeyId,
-      challenge: new Uint8Array(document.challenge.value()),
-      kemProofTag: new Uint8Array(document.kemProofTag.value()),
-      expired: document.expiresAt.getTime() <= this.#now(),
-    };
+    // Check the clock again after the claim. A request that stalled between the read and the
+    // claim may insert a claim that the sweep already deleted, but then it finds the challenge
+    // expired.
+    return toConsumed(document, this.#isExpired(document));
+  }
+
+  #isExpired(document: ChallengeDocument): boolean {
+    return document.expiresAt.getTime() <= this.#now();
   }
 
   /** Deletes every expired challenge and claim and returns how many challenges there were. */

@@ -48,6 +48,8 @@ export interface DemoOptions {
   pageDirectory?: string;
   /** SDK browser build served under /sdk/. Default: dist/browser. */
   sdkDirectory?: string;
+  /** Milliseconds between timed sweeps of expired challenges and sessions. Default: 60 000. */
+  sweepIntervalMs?: number;
 }
 
 /** A running demo. */
@@ -118,7 +120,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         },
         (error: unknown) => logger.error({ err: error }, 'deleting expired records failed'),
       );
-    }, SWEEP_INTERVAL_MS);
+    }, options.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
     sweeper.unref();
 
     const url = `http://127.0.0.1:${port}/`;

@@ -3,13 +3,12 @@
 // challenge, lockout and session rules hold.
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { BSON } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPqc } from '../../src/index.js';
 import type { KeyPair, PqcInstance } from '../../src/index.js';
 import { answerChallenge, DemoClient, errorCode } from './client.js';
 import type { ApiResponse, ChallengeBody, SecretKeys } from './client.js';
-import { startTestDemo } from './setup.js';
+import { databaseSnapshot, startTestDemo } from './setup.js';
 import type { TestDemo } from './setup.js';
 
 const EMAIL = 'grace@example.org';
@@ -31,18 +30,6 @@ function base64(bytes: Uint8Array): string {
 
 function secretKeysOf(kem: KeyPair, signature: KeyPair): SecretKeys {
   return { kemSecretKey: kem.secretKey, signatureSecretKey: signature.secretKey };
-}
-
-/** Serialises every document of every collection, to compare the database before and after. */
-async function databaseSnapshot(): Promise<string> {
-  const { db } = testDemo.demo;
-  const names = (await db.listCollections().toArray()).map((entry) => entry.name).sort();
-  const parts: string[] = [];
-  for (const name of names) {
-    const documents = await db.collection(name).find().sort({ _id: 1 }).toArray();
-    parts.push(`${name}:${Buffer.from(BSON.serialize({ documents })).toString('base64')}`);
-  }
-  return parts.join('\n');
 }
 
 async function issueChallenge(): Promise<ChallengeBody> {
@@ -128,14 +115,14 @@ afterAll(async () => {
 
 describe('demo API input checks', () => {
   it('rejects disabling fallback without keys', async () => {
-    const before = await databaseSnapshot();
+    const before = await databaseSnapshot(testDemo.demo.db);
 
     const response = await client.send('PUT', '/api/account/classical-fallback', {
       enabled: false,
     });
 
     expectError(response, 409, 'ERR_NO_PQC_KEYS', 'fallback off without keys');
-    expect(await databaseSnapshot()).toBe(before);
+    expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
   });
 
   it('registers valid keys over HTTP', async () => {
@@ -401,7 +388,7 @@ describe('demo API input checks', () => {
 
     // The unpadded case relies on a 1952-byte key, whose base64 form ends in one '='.
     expect(validSignature.endsWith('=')).toBe(true);
-    const before = await databaseSnapshot();
+    const before = await databaseSnapshot(testDemo.demo.db);
     for (const testCase of cases) {
       const sender = testCase.as ?? client;
       const response = await sender.send(
@@ -414,7 +401,7 @@ describe('demo API input checks', () => {
       expectError(response, testCase.status, testCase.code, testCase.label);
       expect(response.setCookie, testCase.label).toBeNull();
     }
-    expect(await databaseSnapshot()).toBe(before);
+    expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
   });
 
   it('serves no file outside the page', async () => {
@@ -485,6 +472,15 @@ describe('demo API input checks', () => {
         responses.map(errorCode).filter((code) => code !== undefined),
         `round ${round}`,
       ).toEqual(['ERR_CHALLENGE_NOT_FOUND', 'ERR_CHALLENGE_NOT_FOUND']);
+
+      const before = await databaseSnapshot(testDemo.demo.db);
+      const replay = await new DemoClient(testDemo.origin).send(
+        'POST',
+        '/api/login/signature',
+        answer,
+      );
+      expectError(replay, 401, 'ERR_CHALLENGE_NOT_FOUND', `replay in round ${round}`);
+      expect(await databaseSnapshot(testDemo.demo.db), `round ${round}`).toBe(before);
     }
   });
 
@@ -498,6 +494,28 @@ describe('demo API input checks', () => {
     const stored = await testDemo.demo.db.collection('loginChallenges').find().toArray();
     expect(stored.map((document) => document['_id'])).toEqual([fresh.challengeId]);
     expect(await testDemo.demo.db.collection('loginChallengeClaims').countDocuments()).toBe(0);
+  });
+
+  it('rejects expired challenge without writes', async () => {
+    const challenge = await issueChallenge();
+    const answer = answerChallenge(pqc, challenge, secretKeysOf(kemKeys, signatureKeys));
+    testDemo.advanceClock(PAST_CHALLENGE_TTL_MS);
+    const before = await databaseSnapshot(testDemo.demo.db);
+
+    for (const attempt of ['first', 'second']) {
+      const response = await new DemoClient(testDemo.origin).send(
+        'POST',
+        '/api/login/signature',
+        answer,
+      );
+      expectError(response, 401, 'ERR_CHALLENGE_EXPIRED', `${attempt} late response`);
+      expect(response.setCookie, `${attempt} late response`).toBeNull();
+    }
+    expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
+    const stored = await testDemo.demo.db
+      .collection<{ _id: string }>('loginChallenges')
+      .findOne({ _id: challenge.challengeId });
+    expect(stored).not.toBeNull();
   });
 
   it('rejects response after key rotation', async () => {

@@ -15,7 +15,7 @@ import { launchDemoBrowser } from './chromium.js';
 import type { DemoBrowser, PageReport } from './chromium.js';
 import { answerChallenge, decryptRecord, DemoClient, errorCode, readKeyRecord } from './client.js';
 import type { ChallengeBody, SecretKeys, StoredRecord } from './client.js';
-import { startTestDemo } from './setup.js';
+import { databaseSnapshot, startTestDemo } from './setup.js';
 import type { TestDemo } from './setup.js';
 
 const SCREENSHOT = fileURLToPath(new URL('../../docs/demo-login.png', import.meta.url));
@@ -210,6 +210,7 @@ describe('demo page in Chromium', () => {
 
     // The page's own response, sent again, finds its challenge already consumed.
     expect(answers).toHaveLength(1);
+    const beforeReplay = await databaseSnapshot(testDemo.demo.db);
     const replay = await new DemoClient(testDemo.origin).send(
       'POST',
       '/api/login/signature',
@@ -218,6 +219,7 @@ describe('demo page in Chromium', () => {
     expect(replay.status).toBe(401);
     expect(errorCode(replay)).toBe('ERR_CHALLENGE_NOT_FOUND');
     expect(replay.setCookie).toBeNull();
+    expect(await databaseSnapshot(testDemo.demo.db)).toBe(beforeReplay);
   });
 
   it('rejects wrong key passphrase', async () => {
@@ -273,13 +275,20 @@ describe('demo page in Chromium', () => {
     const answer = answerChallenge(pqc, issued.body as unknown as ChallengeBody, secretKeys);
 
     testDemo.advanceClock(PAST_CHALLENGE_TTL_MS);
+    const beforeLate = await databaseSnapshot(testDemo.demo.db);
     const late = await client.send('POST', '/api/login/signature', answer);
     expect(late.status).toBe(401);
     expect(errorCode(late)).toBe('ERR_CHALLENGE_EXPIRED');
+    // Rejecting an expired challenge writes nothing, so it stays expired until a sweep.
     const again = await client.send('POST', '/api/login/signature', answer);
-    expect(errorCode(again)).toBe('ERR_CHALLENGE_NOT_FOUND');
+    expect(again.status).toBe(401);
+    expect(errorCode(again)).toBe('ERR_CHALLENGE_EXPIRED');
+    expect(await databaseSnapshot(testDemo.demo.db)).toBe(beforeLate);
 
+    // Issuing a challenge sweeps the expired one.
     const fresh = await client.send('POST', '/api/login/challenge', { email: EMAIL });
+    const afterSweep = await client.send('POST', '/api/login/signature', answer);
+    expect(errorCode(afterSweep)).toBe('ERR_CHALLENGE_NOT_FOUND');
     const accepted = await client.send(
       'POST',
       '/api/login/signature',

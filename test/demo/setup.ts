@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { BSON } from 'mongodb';
+import type { Db } from 'mongodb';
 import { pino } from 'pino';
 import { rollup } from 'rollup';
 import type { RollupLog } from 'rollup';
@@ -63,6 +65,20 @@ async function writeBundle(
   await bundle.close();
 }
 
+/** Milliseconds between timed sweeps in the tests, longer than any test file runs. */
+const TEST_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Serialises every document of every collection, to compare the database before and after. */
+export async function databaseSnapshot(db: Db): Promise<string> {
+  const names = (await db.listCollections().toArray()).map((entry) => entry.name).sort();
+  const parts: string[] = [];
+  for (const name of names) {
+    const documents = await db.collection(name).find().sort({ _id: 1 }).toArray();
+    parts.push(`${name}:${Buffer.from(BSON.serialize({ documents })).toString('base64')}`);
+  }
+  return parts.join('\n');
+}
+
 /** A demo server for one test file. */
 export interface TestDemo {
   demo: RunningDemo;
@@ -105,6 +121,9 @@ export async function startTestDemo(): Promise<TestDemo> {
     mongodbUri: process.env['MONGODB_URI'] || undefined,
     databaseName: `demo_test_${process.pid}_${Date.now()}`,
     now: () => Date.now() + offset,
+    // A timed sweep between two snapshots would change the database under a test. Challenges
+    // are still swept whenever one is issued.
+    sweepIntervalMs: TEST_SWEEP_INTERVAL_MS,
     pageDirectory,
     sdkDirectory: SDK_DIRECTORY,
   }).catch(async (error: unknown) => {
