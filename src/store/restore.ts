@@ -120,15 +120,26 @@ async function buildStagingIndexes(
 
 /**
  * Renames `stagingName` over `name`. FerretDB v1.24 rejects `dropTarget`, so there the target is
- * renamed aside first and dropped after the staging collection took its name. If that rename
- * fails, the target gets its name back.
+ * renamed aside first and dropped after the staging collection took its name, with a warning. If
+ * that rename fails, the target gets its name back.
  */
-async function swapIn(db: Db, stagingName: string, name: string, asideName: string): Promise<void> {
+async function swapIn(
+  context: StoreContext,
+  stagingName: string,
+  name: string,
+  asideName: string,
+): Promise<void> {
+  const { db } = context;
   try {
     await db.renameCollection(stagingName, name, { dropTarget: true });
     return;
   } catch (error) {
     if (!(error instanceof MongoServerError) || error.code !== NOT_IMPLEMENTED) throw error;
+    context.logger.warn(
+      { collection: name, staging: stagingName, aside: asideName, reason: error.message },
+      'renameCollection with dropTarget is not implemented; renaming the old collection aside, ' +
+        'then the restored one into place',
+    );
   }
 
   if (!(await collectionNames(db)).has(name)) {
@@ -188,7 +199,7 @@ export async function restoreDatabase(
 
       if (options.replace !== true) await checkTargets(context.db, names);
       for (const name of names) {
-        await swapIn(context.db, staging.get(name)!, name, `restore_${suffix}_replaced_${name}`);
+        await swapIn(context, staging.get(name)!, name, `restore_${suffix}_replaced_${name}`);
         swapped.add(name);
       }
 

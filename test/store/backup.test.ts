@@ -273,6 +273,37 @@ describe('restoreDatabase', () => {
     ).toEqual([]);
   });
 
+  it('logs the rename fallback', async () => {
+    const lines: { fields: Record<string, unknown>; message: string }[] = [];
+    const ignore = (): void => {};
+    const target = await environment.context('backup_rename_fallback', {
+      logger: {
+        debug: ignore,
+        info: ignore,
+        error: ignore,
+        warn: (fields, message) => {
+          lines.push({ fields: fields as Record<string, unknown>, message });
+        },
+      },
+    });
+    await target.db.collection(COLLECTIONS.users).insertOne(portalUser(999));
+
+    await restoreDatabase(target, { file: backupFile, replace: true });
+
+    const fallbacks = lines.filter((line) =>
+      line.message.includes('dropTarget is not implemented'),
+    );
+    if (target.server.kind !== 'ferretdb') {
+      expect(fallbacks).toEqual([]);
+      return;
+    }
+    const users = fallbacks.find((line) => line.fields.collection === COLLECTIONS.users);
+    expect(users).toBeDefined();
+    expect(users?.fields.staging).toMatch(/^restore_[0-9a-f]{8}_users$/);
+    expect(users?.fields.aside).toMatch(/^restore_[0-9a-f]{8}_replaced_users$/);
+    expect(fallbacks.map((line) => line.fields.collection)).toContain(COLLECTIONS.pqcKeys);
+  });
+
   it('skips indexes the server cannot build', async () => {
     const lines = readFileSync(backupFile, 'utf8').split('\n');
     const header = EJSON.parse(lines[0]!, { relaxed: false }) as Document;
