@@ -25,6 +25,13 @@ export const CHALLENGE_TTL_MS = 2 * 60 * 1000;
 export const CHALLENGES_COLLECTION = 'loginChallenges';
 /** Name of the collection of claims, one per consumed challenge. */
 export const CLAIMS_COLLECTION = 'loginChallengeClaims';
+/**
+ * Maximum open (unexpired and unused) challenges per user. A sign-in uses one challenge, so five
+ * leave room for retries and a few open tabs within the two-minute lifetime. A client that loops
+ * on the endpoint gets at most five stored challenges per user, and so at most five encapsulations
+ * per user every two minutes, apart from requests that race each other.
+ */
+export const MAX_OPEN_CHALLENGES = 5;
 /** MongoDB's duplicate key error code, which FerretDB returns too. */
 const DUPLICATE_KEY = 11000;
 
@@ -62,6 +69,13 @@ export interface ConsumedChallenge {
   expired: boolean;
 }
 
+/** A user's open challenges: how many there are and when the first of them expires. */
+export interface OpenChallenges {
+  count: number;
+  /** Expiry of the open challenge that expires first, or null when none is open. */
+  firstExpiresAt: Date | null;
+}
+
 /**
  * Computes the second-factor proof: HMAC-SHA-256 keyed with the ML-KEM shared secret over the
  * UTF-8 bytes of the challenge id.
@@ -92,6 +106,33 @@ export class ChallengeStore {
     this.#claims = db.collection<ClaimDocument>(CLAIMS_COLLECTION);
     this.#now = now;
     this.#ttlMs = ttlMs;
+  }
+
+  /**
+   * Creates the indexes that the per-user count of open challenges and the sweeps filter on.
+   * FerretDB v1 has no TTL indexes, so these only speed up the queries and the sweeps stay.
+   */
+  async createIndexes(): Promise<void> {
+    await this.#collection.createIndex({ email: 1, expiresAt: 1 }, { name: 'email_1_expiresAt_1' });
+    await this.#collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt_1' });
+    await this.#claims.createIndex({ expiresAt: 1 }, { name: 'expiresAt_1' });
+  }
+
+  /**
+   * Counts the open challenges of `email` in the database, so the count covers every server that
+   * shares it. Claimed challenges are deleted, so every stored unexpired one is unused.
+   */
+  async findOpen(email: string): Promise<OpenChallenges> {
+    const filter = { email, expiresAt: { $gt: new Date(this.#now()) } };
+    const count = await this.#collection.countDocuments(filter);
+    if (count === 0) {
+      return { count, firstExpiresAt: null };
+    }
+    const first = await this.#collection.findOne(filter, {
+      sort: { expiresAt: 1 },
+      projection: { expiresAt: 1 },
+    });
+    return { count, firstExpiresAt: first?.expiresAt ?? null };
   }
 
   /**

@@ -4,7 +4,8 @@
  * shared secret of an encapsulation to the user's registered public key.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { CHALLENGE_ID_LENGTH } from './challenges.js';
+import type { ServerResponse } from 'node:http';
+import { CHALLENGE_ID_LENGTH, MAX_OPEN_CHALLENGES } from './challenges.js';
 import { HttpError, readJsonObject, sendJson } from './http.js';
 import { requireBase64, requireBase64Url, toBase64 } from './input.js';
 import {
@@ -21,6 +22,27 @@ import type { DemoServices, RouteHandler } from './route-context.js';
 export const LOGIN_CONTEXT = 'qynauth-login-v1';
 /** Length of the KEM proof (an HMAC-SHA-256 tag), in bytes. */
 const KEM_PROOF_LENGTH = 32;
+
+/**
+ * Sets Retry-After on `response` and returns the 429 error for a user with `count` open
+ * challenges, the first of which expires at `firstExpiresAt`.
+ */
+function tooManyChallenges(
+  response: ServerResponse,
+  count: number,
+  firstExpiresAt: Date | null,
+  now: number,
+): HttpError {
+  const retryAt = firstExpiresAt ?? new Date(now);
+  const retryAfterSeconds = Math.max(1, Math.ceil((retryAt.getTime() - now) / 1000));
+  response.setHeader('retry-after', String(retryAfterSeconds));
+  return new HttpError(
+    429,
+    'ERR_TOO_MANY_CHALLENGES',
+    `${count} login challenges are open for this account, and the maximum is ${MAX_OPEN_CHALLENGES}. ` +
+      `Answer one of them, or retry after ${retryAt.toISOString()} (in ${retryAfterSeconds} seconds)`,
+  );
+}
 
 /** Returns the challenge and signature-login routes. */
 export function createLoginRoutes(services: DemoServices): Record<string, RouteHandler> {
@@ -43,6 +65,13 @@ export function createLoginRoutes(services: DemoServices): Record<string, RouteH
       }
       if (user.lockUntil !== null && user.lockUntil.getTime() > services.now()) {
         throw lockedError(user.lockUntil);
+      }
+
+      // NOTE: requests that count at the same time can all pass, so concurrent requests can
+      // exceed the cap by their number. A rejected request writes nothing.
+      const open = await services.challenges.findOpen(user.email);
+      if (open.count >= MAX_OPEN_CHALLENGES) {
+        throw tooManyChallenges(response, open.count, open.firstExpiresAt, services.now());
       }
 
       const swept = await services.challenges.sweep();

@@ -93,9 +93,11 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     const db = client.db(options.databaseName ?? DEFAULT_DATABASE);
     const users = await openStoreUsers(db, logger);
 
+    const challenges = new ChallengeStore(db, now);
+    await challenges.createIndexes();
     const services = {
       users,
-      challenges: new ChallengeStore(db, now),
+      challenges,
       sessions: new SessionStore(db, now),
       pqc: await loadPqc(),
       now,

@@ -4,6 +4,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_OPEN_CHALLENGES } from '../../demo/server/challenges.js';
 import { loadPqc } from '../../src/index.js';
 import type { KeyPair, PqcInstance } from '../../src/index.js';
 import { answerChallenge, DemoClient, errorCode } from './client.js';
@@ -536,6 +537,77 @@ describe('demo API input checks', () => {
     );
 
     expectError(response, 401, 'ERR_KEYS_CHANGED', 'old keys after rotation');
+  });
+
+  it('caps open challenges per user', async () => {
+    // Every earlier challenge expires, so none of them counts.
+    testDemo.advanceClock(PAST_CHALLENGE_TTL_MS);
+    const peer = await testDemo.startPeer();
+    try {
+      const origins = [testDemo.origin, peer.url.replace(/\/$/, '')];
+      const issued: ChallengeBody[] = [];
+      for (let index = 0; index < MAX_OPEN_CHALLENGES; index += 1) {
+        const response = await new DemoClient(origins[index % 2] as string).send(
+          'POST',
+          '/api/login/challenge',
+          { email: EMAIL },
+        );
+        expect(response.status, `challenge ${index}`).toBe(200);
+        issued.push(response.body as unknown as ChallengeBody);
+      }
+
+      const before = await databaseSnapshot(testDemo.demo.db);
+      for (const origin of origins) {
+        const rejected = await new DemoClient(origin).send('POST', '/api/login/challenge', {
+          email: EMAIL,
+        });
+        expectError(rejected, 429, 'ERR_TOO_MANY_CHALLENGES', `over the cap at ${origin}`);
+        const message = (rejected.body['error'] as { message: string }).message;
+        expect(message).toContain(`${MAX_OPEN_CHALLENGES} login challenges are open`);
+        expect(message).toContain(`retry after ${issued[0]?.expiresAt}`);
+        const retryAfter = Number(rejected.headers.get('retry-after'));
+        expect(retryAfter).toBeGreaterThanOrEqual(1);
+        expect(retryAfter).toBeLessThanOrEqual(120);
+      }
+      expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
+      const logged = logEntries('request rejected').filter(
+        (entry) => entry['code'] === 'ERR_TOO_MANY_CHALLENGES',
+      );
+      expect(logged).toHaveLength(2);
+
+      // A login with one of the challenges frees its place.
+      const login = await new DemoClient(testDemo.origin).send(
+        'POST',
+        '/api/login/signature',
+        answerChallenge(pqc, issued[0] as ChallengeBody, secretKeysOf(kemKeys, signatureKeys)),
+      );
+      expect(login.status).toBe(200);
+      await issueChallenge();
+      const full = await new DemoClient(testDemo.origin).send('POST', '/api/login/challenge', {
+        email: EMAIL,
+      });
+      expectError(full, 429, 'ERR_TOO_MANY_CHALLENGES', 'full again');
+
+      // Expiry frees every place.
+      testDemo.advanceClock(PAST_CHALLENGE_TTL_MS);
+      await issueChallenge();
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('indexes challenge expiry', async () => {
+    const { db } = testDemo.demo;
+    const challengeKeys = (await db.collection('loginChallenges').listIndexes().toArray()).map(
+      (index) => JSON.stringify(index['key']),
+    );
+    const claimKeys = (await db.collection('loginChallengeClaims').listIndexes().toArray()).map(
+      (index) => JSON.stringify(index['key']),
+    );
+
+    expect(challengeKeys).toContain('{"email":1,"expiresAt":1}');
+    expect(challengeKeys).toContain('{"expiresAt":1}');
+    expect(claimKeys).toContain('{"expiresAt":1}');
   });
 
   it('logout clears the session', async () => {

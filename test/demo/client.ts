@@ -8,11 +8,12 @@ import type { PqcInstance } from '../../src/index.js';
 /** The context string the page and the server use for login signatures. */
 export const LOGIN_CONTEXT = new TextEncoder().encode('qynauth-login-v1');
 
-/** A response: status, parsed JSON body and Set-Cookie header. */
+/** A response: status, parsed JSON body, Set-Cookie header and all headers. */
 export interface ApiResponse {
   status: number;
   body: Record<string, unknown>;
   setCookie: string | null;
+  headers: Headers;
 }
 
 /** A minimal HTTP client of one origin that keeps the session cookie. */
@@ -48,7 +49,12 @@ export class DemoClient {
       this.cookie = match[1];
     }
     const text = await response.text();
-    return { status: response.status, body: text === '' ? {} : JSON.parse(text), setCookie };
+    return {
+      status: response.status,
+      body: text === '' ? {} : JSON.parse(text),
+      setCookie,
+      headers: response.headers,
+    };
   }
 }
 

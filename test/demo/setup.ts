@@ -88,6 +88,11 @@ export interface TestDemo {
   logLines: string[];
   /** Moves the server's clock forward by `milliseconds`. */
   advanceClock(milliseconds: number): void;
+  /**
+   * Starts a second demo server on the same database and clock, as a deployment with several
+   * instances would run. The caller closes it.
+   */
+  startPeer(): Promise<RunningDemo>;
   /** Stops the server and FerretDB and deletes the temporary folders. */
   stop(): Promise<void>;
 }
@@ -114,11 +119,9 @@ export async function startTestDemo(): Promise<TestDemo> {
     await rm(pageDirectory, { recursive: true, force: true });
     await rm(dataDirectory, { recursive: true, force: true });
   };
-  const demo = await startDemo({
+  const options = {
     logger: pino({ level: 'debug' }, sink),
     port: 0,
-    dataDirectory,
-    mongodbUri: process.env['MONGODB_URI'] || undefined,
     databaseName: `demo_test_${process.pid}_${Date.now()}`,
     now: () => Date.now() + offset,
     // A timed sweep between two snapshots would change the database under a test. Challenges
@@ -126,6 +129,11 @@ export async function startTestDemo(): Promise<TestDemo> {
     sweepIntervalMs: TEST_SWEEP_INTERVAL_MS,
     pageDirectory,
     sdkDirectory: SDK_DIRECTORY,
+  };
+  const demo = await startDemo({
+    ...options,
+    dataDirectory,
+    mongodbUri: process.env['MONGODB_URI'] || undefined,
   }).catch(async (error: unknown) => {
     await removeFolders();
     throw error;
@@ -137,6 +145,9 @@ export async function startTestDemo(): Promise<TestDemo> {
     logLines,
     advanceClock(milliseconds) {
       offset += milliseconds;
+    },
+    startPeer() {
+      return startDemo({ ...options, mongodbUri: demo.mongodbUri });
     },
     async stop() {
       await demo.db.dropDatabase().catch(() => undefined);
