@@ -248,6 +248,70 @@ describe('demo API input checks', () => {
         code: 'ERR_BODY_TOO_LARGE',
       },
       {
+        label: 'truncated JSON at password login',
+        path: '/api/login/password',
+        body: '{"email":',
+        status: 400,
+        code: 'ERR_INVALID_JSON',
+      },
+      {
+        label: 'JSON null at password login',
+        path: '/api/login/password',
+        body: 'null',
+        status: 400,
+        code: 'ERR_INVALID_JSON',
+      },
+      {
+        label: 'password login without password',
+        path: '/api/login/password',
+        body: { email: EMAIL },
+        status: 400,
+        code: 'ERR_MISSING_FIELD',
+      },
+      {
+        label: 'password login without email',
+        path: '/api/login/password',
+        body: { password: PASSWORD },
+        status: 400,
+        code: 'ERR_MISSING_FIELD',
+      },
+      {
+        label: 'numeric password at login',
+        path: '/api/login/password',
+        body: { email: EMAIL, password: 12345678 },
+        status: 400,
+        code: 'ERR_INVALID_FIELD',
+      },
+      {
+        label: 'email array at password login',
+        path: '/api/login/password',
+        body: { email: [EMAIL], password: PASSWORD },
+        status: 400,
+        code: 'ERR_INVALID_FIELD',
+      },
+      {
+        label: 'oversized password login',
+        path: '/api/login/password',
+        body: OVERSIZED_BODY,
+        status: 413,
+        code: 'ERR_BODY_TOO_LARGE',
+      },
+      {
+        label: 'oversized signature login',
+        path: '/api/login/signature',
+        body: OVERSIZED_BODY,
+        status: 413,
+        code: 'ERR_BODY_TOO_LARGE',
+      },
+      {
+        label: 'oversized fallback change',
+        method: 'PUT',
+        path: '/api/account/classical-fallback',
+        body: OVERSIZED_BODY,
+        status: 413,
+        code: 'ERR_BODY_TOO_LARGE',
+      },
+      {
         label: 'keys without session',
         as: anonymous,
         path: '/api/keys',
@@ -402,6 +466,44 @@ describe('demo API input checks', () => {
       expectError(response, testCase.status, testCase.code, testCase.label);
       expect(response.setCookie, testCase.label).toBeNull();
     }
+    expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
+  });
+
+  it('rejects oversized chunked body', async () => {
+    const { hostname, port } = new URL(testDemo.origin);
+    const before = await databaseSnapshot(testDemo.demo.db);
+
+    // Without Content-Length the server can only stop once the streamed body passes the cap.
+    const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpRequest(
+        {
+          hostname,
+          port,
+          path: '/api/login/password',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (incoming) => {
+          const chunks: Buffer[] = [];
+          incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+          incoming.on('end', () =>
+            resolve({
+              status: incoming.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+        },
+      );
+      request.on('error', reject);
+      for (let index = 0; index < 10; index += 1) {
+        request.write(OVERSIZED_BODY.slice(index * 8192, (index + 1) * 8192));
+      }
+      request.end();
+    });
+
+    expect(response.status).toBe(413);
+    const body = JSON.parse(response.body) as { error?: { code?: unknown } };
+    expect(body.error?.code).toBe('ERR_BODY_TOO_LARGE');
     expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
   });
 
