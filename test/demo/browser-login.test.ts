@@ -1,9 +1,8 @@
 // The demo page in headless Chromium against the real server and FerretDB: account, key
 // generation in workers, signature login with the KEM second factor, the password fallback
 // switch, replay and expiry of challenges, and what ends up in the database.
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BSON } from 'mongodb';
 import type { Document } from 'mongodb';
@@ -18,7 +17,14 @@ import type { ChallengeBody, SecretKeys, StoredRecord } from './client.js';
 import { databaseSnapshot, startTestDemo } from './setup.js';
 import type { TestDemo } from './setup.js';
 
+/** The screenshot in the docs, rewritten only when UPDATE_SCREENSHOT=1. */
 const SCREENSHOT = fileURLToPath(new URL('../../docs/demo-login.png', import.meta.url));
+/** The screenshot of the latest run, under the git-ignored .data folder. */
+const LATEST_SCREENSHOT = fileURLToPath(
+  new URL('../../.data/screenshots/demo-login.png', import.meta.url),
+);
+/** The first eight bytes of every PNG file. */
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const EMAIL = 'Ada.Lovelace+pqc@example.company';
 const NORMALISED_EMAIL = 'ada.lovelace+pqc@example.company';
 const PASSWORD = 'correct horse battery';
@@ -200,13 +206,16 @@ describe('demo page in Chromium', () => {
     expect(sessions).toHaveLength(1);
     expect(sessions[0]?.['_id']).not.toBe(cookie?.value);
 
-    const screenshotDirectory = await mkdtemp(join(tmpdir(), 'qynpqc-demo-shot-'));
-    const screenshot = join(screenshotDirectory, 'demo-login.png');
-    await page.screenshot({ path: screenshot, fullPage: true });
+    await mkdir(dirname(LATEST_SCREENSHOT), { recursive: true });
+    await rm(LATEST_SCREENSHOT, { force: true });
+    await page.screenshot({ path: LATEST_SCREENSHOT, fullPage: true });
+    console.info(`screenshot after signature login: ${LATEST_SCREENSHOT}`);
     if (process.env['UPDATE_SCREENSHOT'] === '1') {
-      await copyFile(screenshot, SCREENSHOT);
+      await copyFile(LATEST_SCREENSHOT, SCREENSHOT);
+      console.info(`updated ${SCREENSHOT}`);
     }
-    await rm(screenshotDirectory, { recursive: true, force: true });
+    const png = await readFile(LATEST_SCREENSHOT);
+    expect([...png.subarray(0, PNG_SIGNATURE.length)]).toEqual(PNG_SIGNATURE);
 
     // The page's own response, sent again, finds its challenge already consumed.
     expect(answers).toHaveLength(1);
