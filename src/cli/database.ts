@@ -8,6 +8,17 @@ import { createStoreContext } from '../store/context.js';
 import type { StoreContext } from '../store/context.js';
 import { DatabaseError } from '../store/errors.js';
 
+/**
+ * An expected failure of a command, with a message that names the cause and the next step.
+ * `qynpqc` prints the message and exits with 2.
+ */
+export class CommandError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CommandError';
+  }
+}
+
 /** Database used when neither `--db` nor the connection string names one. */
 export const DEFAULT_DATABASE = 'portal_dev';
 /** Milliseconds the driver looks for a reachable server, unless the connection string sets it. */

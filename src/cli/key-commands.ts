@@ -3,7 +3,8 @@
  * and import the former QynAuth users. The database stores public keys only, so the secret keys
  * go to files in `--out`, readable by the owner only, unless the operator discards them.
  */
-import { writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import type { ObjectId } from 'mongodb';
@@ -11,14 +12,17 @@ import { loadPqc } from '../core/pqc.js';
 import type { PqcInstance } from '../core/pqc.js';
 import { createPqcPool } from '../pool/index.js';
 import { bulkEnroll } from '../store/bulk-enroll.js';
-import { StoreValidationError } from '../store/errors.js';
+import { PqcError } from '../errors.js';
+import { DatabaseError, StoreValidationError } from '../store/errors.js';
 import { readQynAuthExport } from '../store/import-records.js';
 import { importQynAuthUsers } from '../store/import-users.js';
+import { userKeyPairId } from '../store/key-records.js';
 import type { UserKeyPairs } from '../store/key-source.js';
-import { zeroUserKeyPairs } from '../store/key-source.js';
+import { generateUserKeyPairs, zeroUserKeyPairs } from '../store/key-source.js';
 import { KeyStore } from '../store/keys.js';
+import type { StoredKey } from '../store/keys.js';
 import { USER_KEM_ALGORITHM, USER_SIGNATURE_ALGORITHM } from '../store/schema.js';
-import { withDatabase, withDatabaseOptions } from './database.js';
+import { CommandError, withDatabase, withDatabaseOptions } from './database.js';
 import type { DatabaseOptions } from './database.js';
 import { writeTextFile } from './files.js';
 import { createProgressReporter } from './progress.js';
@@ -56,23 +60,84 @@ function requireDestination(options: KeyFileOptions): void {
   }
 }
 
+type KeyFile = [name: string, text: string, secret: boolean];
+
 /**
- * Writes both key pairs of one user to `directory`: each private key as a PKCS#8 PEM of its seed,
- * each public key as an SPKI PEM, and the key id.
+ * Returns the files of one user's key pairs: each private key as a PKCS#8 PEM of its seed, each
+ * public key as an SPKI PEM, and the key id.
  */
-async function writeUserKeys(pqc: PqcInstance, directory: string, keyId: string, pairs: UserKeyPairs): Promise<void> {
+function userKeyFiles(pqc: PqcInstance, keyId: string, pairs: UserKeyPairs): KeyFile[] {
   const kem = pqc.kem(USER_KEM_ALGORITHM);
   const signature = pqc.signature(USER_SIGNATURE_ALGORITHM);
 
-  const files: Array<[string, string, boolean]> = [
+  return [
     ['kem-private.pem', kem.exportPrivateKey(pairs.kem, 'pkcs8-pem'), true],
     ['kem-public.pem', kem.exportPublicKey(pairs.kem.publicKey, 'spki-pem'), false],
     ['signature-private.pem', signature.exportPrivateKey(pairs.signature, 'pkcs8-pem'), true],
     ['signature-public.pem', signature.exportPublicKey(pairs.signature.publicKey, 'spki-pem'), false],
     ['key-id', keyId, false],
   ];
-  for (const [name, text, secret] of files) {
+}
+
+/** Writes the files of one user's key pairs to `directory`. */
+async function writeUserKeys(pqc: PqcInstance, directory: string, keyId: string, pairs: UserKeyPairs): Promise<void> {
+  for (const [name, text, secret] of userKeyFiles(pqc, keyId, pairs)) {
     await writeTextFile(join(directory, name), text, secret);
+  }
+}
+
+/** A key file written under a temporary name, and the name it gets once the database write succeeded. */
+interface StagedFile {
+  temporary: string;
+  final: string;
+}
+
+async function removeStagedFiles(files: readonly StagedFile[]): Promise<void> {
+  for (const file of files) await rm(file.temporary, { force: true });
+}
+
+/**
+ * Writes the key files to temporary names in `directory`, secret keys with mode 0600. On failure
+ * removes what it wrote and throws `CommandError`.
+ */
+async function stageUserKeys(
+  pqc: PqcInstance,
+  directory: string,
+  keyId: string,
+  pairs: UserKeyPairs,
+): Promise<StagedFile[]> {
+  const suffix = `${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
+  const staged: StagedFile[] = [];
+  try {
+    for (const [name, text, secret] of userKeyFiles(pqc, keyId, pairs)) {
+      const file = { temporary: join(directory, `.${name}.${suffix}`), final: join(directory, name) };
+      staged.push(file);
+      await writeTextFile(file.temporary, text, secret);
+    }
+    return staged;
+  } catch (error) {
+    await removeStagedFiles(staged).catch(() => {});
+    throw new CommandError(
+      `could not write the key files to ${directory}: ${(error as Error).message}; nothing was ` +
+        'changed in the database. Pass --out with a folder you can write to, then rerun the command',
+      { cause: error },
+    );
+  }
+}
+
+/** Renames staged key files into place; throws `CommandError` naming the files left behind. */
+async function moveIntoPlace(files: readonly StagedFile[], email: string, keyId: string): Promise<void> {
+  for (const [index, file] of files.entries()) {
+    try {
+      await rename(file.temporary, file.final);
+    } catch (error) {
+      const left = files.slice(index).map((staged) => `${staged.temporary} -> ${staged.final}`);
+      throw new CommandError(
+        `the keys of ${email} are stored in the database with key id ${keyId}, but moving the ` +
+          `key files into place failed: ${(error as Error).message}; rename by hand: ${left.join(', ')}`,
+        { cause: error },
+      );
+    }
   }
 }
 
@@ -113,6 +178,11 @@ function registerEnroll(program: Command): void {
     });
 }
 
+/**
+ * Enrolls or rotates one user. The key files are written under temporary names before the
+ * database write and renamed into place after it, so a failed file write changes nothing in the
+ * database and a failed database write leaves no key files behind.
+ */
 async function enrollOne(
   options: DatabaseOptions & KeyFileOptions,
   email: string,
@@ -120,19 +190,55 @@ async function enrollOne(
 ): Promise<void> {
   const pqc = await loadPqc();
   await withDatabase(options, async ({ context, logger }) => {
-    const keys = new KeyStore(context, { keySource: pqc, keyLifetimeMs: options.lifetimeDays * DAY_MS });
-    const enrolled = operation === 'enroll' ? await keys.enroll({ email }) : await keys.rotate({ email });
-
+    const keys = new KeyStore(context, { keyLifetimeMs: options.lifetimeDays * DAY_MS });
+    const [pairs] = await generateUserKeyPairs(pqc, 1);
     try {
-      if (options.out !== undefined) await writeUserKeys(pqc, options.out, enrolled.keyId, enrolled);
-    } finally {
-      zeroUserKeyPairs(enrolled);
-    }
+      const publicKeys = { kemPublicKey: pairs!.kem.publicKey, signaturePublicKey: pairs!.signature.publicKey };
+      const keyId = userKeyPairId(publicKeys);
+      const staged = options.out === undefined ? [] : await stageUserKeys(pqc, options.out, keyId, pairs!);
 
-    logger.info({ userId: enrolled.userId, keyId: enrolled.keyId, previousKeyId: enrolled.previousKeyId }, `${operation} done`);
-    const where = options.out === undefined ? 'secret keys discarded' : `secret keys in ${options.out}`;
-    console.log(`${email}: key id ${enrolled.keyId}, expires ${enrolled.expiresAt.toISOString()}, ${where}`);
+      let stored: StoredKey;
+      try {
+        stored = await keys.registerPublicKeys({ email }, publicKeys.kemPublicKey, publicKeys.signaturePublicKey, {
+          rotate: operation === 'rotate',
+        });
+      } catch (error) {
+        await removeStagedFiles(staged);
+        throw databaseWriteError(error, operation, email, keyId, staged.length > 0);
+      }
+      await moveIntoPlace(staged, email, stored.keyId);
+
+      logger.info({ userId: stored.userId, keyId: stored.keyId, previousKeyId: stored.previousKeyId }, `${operation} done`);
+      const where = options.out === undefined ? 'secret keys discarded' : `secret keys in ${options.out}`;
+      console.log(`${email}: key id ${stored.keyId}, expires ${stored.expiresAt.toISOString()}, ${where}`);
+    } finally {
+      zeroUserKeyPairs(pairs!);
+    }
   });
+}
+
+/**
+ * Returns the error to report when storing the public keys failed. A rejection by the store (the
+ * user is unknown or already has keys) is returned unchanged, because nothing was written. Any
+ * other failure may have happened after the server applied the write, so the message explains how
+ * to check.
+ */
+function databaseWriteError(
+  error: unknown,
+  operation: 'enroll' | 'rotate',
+  email: string,
+  keyId: string,
+  filesRemoved: boolean,
+): unknown {
+  if (error instanceof PqcError && error.code !== 'ERR_DATABASE') return error;
+
+  const files = filesRemoved ? 'the key files were removed' : 'no key files were written';
+  return new DatabaseError(
+    `${operation} of ${email} failed while writing to the database: ${(error as Error).message}; ` +
+      `${files}. Once the server is reachable, check the user's pqcKeyId: if it is ${keyId}, ` +
+      `run qynpqc rotate --email ${email} to replace the keys, otherwise rerun this command`,
+    { cause: error },
+  );
 }
 
 function userDirectory(out: string, userId: ObjectId): string {

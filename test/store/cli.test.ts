@@ -2,7 +2,7 @@
 // migrations, backup and restore, validation, enrollment, rotation and the user import.
 // Needs `npm run build` first.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -228,5 +228,72 @@ describe('qynpqc database commands', () => {
     expect(run.stderr).toContain('no MongoDB server answered at mongodb://127.0.0.1:1/');
     expect(run.stderr).toContain('check --uri or MONGODB_URI');
     expect(run.stderr).toContain('[ERR_DATABASE]');
+  });
+});
+
+describe('qynpqc enroll failures', () => {
+  it('changes nothing when the key files cannot be written', async () => {
+    await db.collection('users').insertOne({ email: 'erin@example.com', password: BCRYPT_HASH, createdAt: new Date() });
+    const notAFolder = join(folder, 'erin-file');
+    writeFileSync(notAFolder, 'a file where the output folder should be');
+
+    const run = await qynpqc('enroll', '--email', 'erin@example.com', '--out', notAFolder);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`could not write the key files to ${notAFolder}`);
+    expect(run.stderr).toContain('nothing was changed in the database');
+    expect(run.stderr).toContain('Pass --out with a folder you can write to');
+    const user = await db.collection('users').findOne({ email: 'erin@example.com' });
+    expect(user?.pqcKeyId).toBeUndefined();
+    expect(user?.pqcEnabled).not.toBe(true);
+    expect(await db.collection('pqcKeys').countDocuments({ userId: user?._id })).toBe(0);
+  });
+
+  it('removes the key files when the database write fails', async () => {
+    if (environment.server.external) return;
+    const { insertedId } = await db
+      .collection('users')
+      .insertOne({ email: 'fred@example.com', password: BCRYPT_HASH, createdAt: new Date() });
+    const out = join(folder, 'fred');
+    // The user's write lease is held, so the command waits between writing its files and updating
+    // the user; the server is stopped meanwhile.
+    const leaseKey = `user:${insertedId.toHexString()}`;
+    await db.collection('pqcLeases').insertOne({
+      _id: `${leaseKey}:1` as never,
+      key: leaseKey,
+      generation: 1,
+      owner: 'cli-test',
+      acquiredAt: new Date(),
+      expiresAt: new Date(Date.now() + 120_000),
+    });
+
+    const running = qynpqc(
+      'enroll',
+      '--email',
+      'fred@example.com',
+      '--out',
+      out,
+      '--uri',
+      `${environment.server.uri}&serverSelectionTimeoutMS=1000`,
+    );
+    const deadline = Date.now() + 30_000;
+    while (!(readdirSync(folder).includes('fred') && readdirSync(out).length >= 5)) {
+      if (Date.now() > deadline) throw new Error('enroll wrote no key files within 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(readdirSync(out).every((name) => name.endsWith('.tmp'))).toBe(true);
+    await environment.server.kill();
+    const run = await running;
+    await environment.server.restart();
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('enroll of fred@example.com failed while writing to the database');
+    expect(run.stderr).toContain('the key files were removed');
+    expect(run.stderr).toContain('qynpqc rotate --email fred@example.com');
+    expect(run.stderr).toContain('[ERR_DATABASE]');
+    expect(readdirSync(out)).toEqual([]);
+    const user = await db.collection('users').findOne({ _id: insertedId });
+    expect(user?.pqcKeyId).toBeUndefined();
+    expect(user?.pqcEnabled).not.toBe(true);
   });
 });
