@@ -13,27 +13,27 @@ import {
   requireParallel,
   runSingle,
 } from './batches.js';
+import { PoolKeyEncoding } from './pooled-keys.js';
 import type { Scheduler } from './scheduler.js';
 import type { CallOptions, EncapsulateBatchOptions, PooledKem } from './types.js';
 
-export class PoolKem implements PooledKem {
+export class PoolKem extends PoolKeyEncoding implements PooledKem {
   readonly name: KemAlgorithm;
   readonly publicKeyLength: number;
   readonly secretKeyLength: number;
   readonly ciphertextLength: number;
   readonly sharedSecretLength = ML_KEM_SHARED_SECRET_LENGTH;
   readonly seedLength = ML_KEM_SEED_LENGTH;
-  private readonly scheduler: Scheduler;
   /** Maximum number of tasks one batch is split into. */
   private readonly taskLimit: number;
 
   constructor(name: KemAlgorithm, scheduler: Scheduler, taskLimit: number) {
+    super(scheduler);
     const parameters = KEM_PARAMETERS[name];
     this.name = name;
     this.publicKeyLength = parameters.publicKeyLength;
     this.secretKeyLength = parameters.secretKeyLength;
     this.ciphertextLength = parameters.ciphertextLength;
-    this.scheduler = scheduler;
     this.taskLimit = taskLimit;
   }
 
@@ -164,5 +164,17 @@ export class PoolKem implements PooledKem {
       (request) => [...request.ciphertexts, request.secretKey],
     );
     return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
+  }
+
+  protected expandSeed(
+    seed: Uint8Array,
+    operation: string,
+    signal: AbortSignal | undefined,
+  ): Promise<KeyPair> {
+    const request = { kind: 'kem-keygen' as const, algorithm: this.name, count: 1, seeds: [seed] };
+    return runSingle<'kem-keygen'>(this.scheduler, operation, request, [seed], {
+      signal,
+      transfer: true,
+    });
   }
 }

@@ -10,6 +10,7 @@ import {
   requireParallel,
   runSingle,
 } from './batches.js';
+import { PoolKeyEncoding } from './pooled-keys.js';
 import type { VerifyItem } from './protocol.js';
 import type { Scheduler } from './scheduler.js';
 import type {
@@ -38,23 +39,22 @@ function verifyFields(item: VerifyItem): VerifyItem {
     : { message, signature, publicKey, context };
 }
 
-export class PoolSignatureScheme implements PooledSignatureScheme {
+export class PoolSignatureScheme extends PoolKeyEncoding implements PooledSignatureScheme {
   readonly name: SignatureAlgorithm;
   readonly publicKeyLength: number;
   readonly secretKeyLength: number;
   readonly signatureLength: number;
   readonly seedLength = ML_DSA_SEED_LENGTH;
-  private readonly scheduler: Scheduler;
   /** Maximum number of tasks one batch is split into. */
   private readonly taskLimit: number;
 
   constructor(name: SignatureAlgorithm, scheduler: Scheduler, taskLimit: number) {
+    super(scheduler);
     const parameters = SIGNATURE_PARAMETERS[name];
     this.name = name;
     this.publicKeyLength = parameters.publicKeyLength;
     this.secretKeyLength = parameters.secretKeyLength;
     this.signatureLength = parameters.signatureLength;
-    this.scheduler = scheduler;
     this.taskLimit = taskLimit;
   }
 
@@ -215,5 +215,22 @@ export class PoolSignatureScheme implements PooledSignatureScheme {
         ]),
     );
     return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
+  }
+
+  protected expandSeed(
+    seed: Uint8Array,
+    operation: string,
+    signal: AbortSignal | undefined,
+  ): Promise<KeyPair> {
+    const request = {
+      kind: 'signature-keygen' as const,
+      algorithm: this.name,
+      count: 1,
+      seeds: [seed],
+    };
+    return runSingle<'signature-keygen'>(this.scheduler, operation, request, [seed], {
+      signal,
+      transfer: true,
+    });
   }
 }

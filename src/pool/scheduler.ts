@@ -114,12 +114,10 @@ export class Scheduler {
     inputs: readonly TaskInput<K>[],
     options: { signal?: AbortSignal | undefined; isBatch: boolean },
   ): Promise<ResultOf<K>[]> {
-    if (this.state !== 'open') {
-      return Promise.reject(new PoolClosedError(operation));
-    }
     const { signal } = options;
-    if (signal?.aborted === true) {
-      return Promise.reject(new AbortError(operation, { cause: signal.reason }));
+    const error = this.newCallError(operation, signal);
+    if (error !== undefined) {
+      return Promise.reject(error);
     }
     const waiting = this.queue.length + Math.max(0, inputs.length - this.idleWorkers.length);
     if (waiting > this.settings.maxQueue) {
@@ -154,6 +152,21 @@ export class Scheduler {
       });
       this.dispatch();
     });
+  }
+
+  /**
+   * Returns the error a new call of `operation` gets before anything runs: PoolClosedError after
+   * `close()` or `terminate()`, AbortError when `signal` has already fired, otherwise undefined.
+   * Methods that run on the calling thread check it too, so they reject in the same states.
+   */
+  newCallError(operation: string, signal: AbortSignal | undefined): Error | undefined {
+    if (this.state !== 'open') {
+      return new PoolClosedError(operation);
+    }
+    if (signal?.aborted === true) {
+      return new AbortError(operation, { cause: signal.reason });
+    }
+    return undefined;
   }
 
   /** Lets queued and running tasks finish for up to `timeout` ms, then stops every worker. */

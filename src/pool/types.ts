@@ -9,6 +9,15 @@ import type {
   SignOptions,
   VerifyOptions,
 } from '../core/types.js';
+import type { AkpPrivateJwk, AkpPublicJwk } from '../keys/jwk.js';
+import type {
+  EncodedPrivateKey,
+  ExportPrivateKeyOptions,
+  PrivateKeyFormat,
+  PrivateKeyMaterial,
+} from '../keys/private-key.js';
+import type { ImportedPrivateKey, ImportPrivateKeyOptions } from '../keys/private-key-import.js';
+import type { EncodedPublicKey, PublicKeyFormat } from '../keys/public-key.js';
 import type { VerifyItem } from './protocol.js';
 
 export type { VerifyItem };
@@ -83,11 +92,88 @@ export interface SignBatchOptions extends CallOptions {
   randomness?: readonly Uint8Array[];
 }
 
+/** Options of a pooled `exportPrivateKey`. */
+export interface PoolExportPrivateKeyOptions extends ExportPrivateKeyOptions, CallOptions {}
+
+/** Options of a pooled `importPrivateKey`. */
+export interface PoolImportPrivateKeyOptions extends ImportPrivateKeyOptions, CallOptions {}
+
+/**
+ * Key import, export and checks of a pooled parameter set. Each method resolves to what the
+ * in-thread method of the same name returns and rejects with the same error classes and codes.
+ * Everything runs on the calling thread because it needs no WebAssembly, except key generation
+ * from the seed when `importPrivateKey` reads a key that contains one. That step runs in a
+ * worker. `transfer` has no effect on the calling-thread methods, since their inputs never cross.
+ */
+export interface PooledKeyEncoding {
+  /** Encodes a raw public key as `raw`, `base64`, `spki-der`, `spki-pem` or `jwk`. */
+  exportPublicKey(
+    publicKey: Uint8Array,
+    format: 'raw' | 'spki-der',
+    options?: CallOptions,
+  ): Promise<Uint8Array>;
+  exportPublicKey(
+    publicKey: Uint8Array,
+    format: 'base64' | 'spki-pem',
+    options?: CallOptions,
+  ): Promise<string>;
+  exportPublicKey(
+    publicKey: Uint8Array,
+    format: 'jwk',
+    options?: CallOptions,
+  ): Promise<AkpPublicJwk>;
+  exportPublicKey(
+    publicKey: Uint8Array,
+    format: PublicKeyFormat,
+    options?: CallOptions,
+  ): Promise<EncodedPublicKey>;
+  /** Decodes a public key and resolves to the raw key, after the length and modulus checks. */
+  importPublicKey(
+    data: EncodedPublicKey,
+    format: PublicKeyFormat,
+    options?: CallOptions,
+  ): Promise<Uint8Array>;
+  /** Encodes a private key as PKCS#8 (DER or PEM; seed form by default) or as a JWK. */
+  exportPrivateKey(
+    key: PrivateKeyMaterial,
+    format: 'pkcs8-der',
+    options?: PoolExportPrivateKeyOptions,
+  ): Promise<Uint8Array>;
+  exportPrivateKey(
+    key: PrivateKeyMaterial,
+    format: 'pkcs8-pem',
+    options?: PoolExportPrivateKeyOptions,
+  ): Promise<string>;
+  exportPrivateKey(
+    key: PrivateKeyMaterial,
+    format: 'jwk',
+    options?: PoolExportPrivateKeyOptions,
+  ): Promise<AkpPrivateJwk>;
+  exportPrivateKey(
+    key: PrivateKeyMaterial,
+    format: PrivateKeyFormat,
+    options?: PoolExportPrivateKeyOptions,
+  ): Promise<EncodedPrivateKey>;
+  /** Decodes a private key. A seed is expanded again by key generation in a worker. */
+  importPrivateKey(
+    data: EncodedPrivateKey,
+    format: PrivateKeyFormat,
+    options?: PoolImportPrivateKeyOptions,
+  ): Promise<ImportedPrivateKey>;
+  /** Resolves to the base64url SHA-256 fingerprint of the public key's SubjectPublicKeyInfo. */
+  fingerprint(publicKey: Uint8Array, options?: CallOptions): Promise<string>;
+  /**
+   * Resolves if `publicKey` has the length of this parameter set and, for ML-KEM, passes the
+   * FIPS 203 modulus check. Otherwise it rejects with the error the in-thread method throws.
+   */
+  checkPublicKey(publicKey: Uint8Array, options?: CallOptions): Promise<void>;
+}
+
 /**
  * An ML-KEM parameter set run in the pool. Each method returns a promise of what the in-thread
  * `Kem` method returns and rejects with the same error classes and codes.
  */
-export interface PooledKem extends AlgorithmLengths {
+export interface PooledKem extends AlgorithmLengths, PooledKeyEncoding {
   readonly name: KemAlgorithm;
   /** Length of a ciphertext in bytes. */
   readonly ciphertextLength: number;
@@ -129,7 +215,7 @@ export interface PooledKem extends AlgorithmLengths {
  * An ML-DSA parameter set run in the pool. Each method returns a promise of what the in-thread
  * `SignatureScheme` method returns and rejects with the same error classes and codes.
  */
-export interface PooledSignatureScheme extends AlgorithmLengths {
+export interface PooledSignatureScheme extends AlgorithmLengths, PooledKeyEncoding {
   readonly name: SignatureAlgorithm;
   /** Length of a signature in bytes. */
   readonly signatureLength: number;
