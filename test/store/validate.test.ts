@@ -67,7 +67,7 @@ describe('checkUserRules', () => {
         expected: [['null-unique-field', 'qynAuthUserId']],
       },
       {
-        name: 'key of the old fixture',
+        name: 'placeholder text as public key',
         extra: { ...keys, pqcKeyId: 'k-mock', pqcPublicKey: 'mock-kyber-768-public-key-base64' },
         expected: [['invalid-public-key', 'pqcPublicKey']],
       },

@@ -1,7 +1,7 @@
 /**
  * Index creation that is safe to rerun: an index that exists with the wanted key and options is
- * kept, one with the wanted name or key but other options (for example the `{ unique, sparse }`
- * indexes of an earlier plan, which reject the second explicit null) is dropped and built again.
+ * kept, one with the wanted name or key but other options (for example a `{ unique, sparse }`
+ * index, which indexes explicit nulls and so rejects the second one) is dropped and built again.
  */
 import { MongoServerError } from 'mongodb';
 import type { Collection, Document } from 'mongodb';
