@@ -200,6 +200,11 @@ export async function saveKeyRecord(record: KeyRecord): Promise<void> {
   await withStore('readwrite', (store) => store.put(record));
 }
 
+/** Deletes the record for `email`, if there is one. */
+export async function deleteKeyRecord(email: string): Promise<void> {
+  await withStore('readwrite', (store) => store.delete(email));
+}
+
 /** Returns the record for `email`, or undefined when this browser stores none. */
 export async function loadKeyRecord(email: string): Promise<KeyRecord | undefined> {
   return withStore('readonly', (store) => store.get(email) as IDBRequest<KeyRecord | undefined>);

@@ -7,6 +7,7 @@ import type { PqcPool } from '../../src/pool/browser.js';
 import * as api from './api.js';
 import type { UserView } from './api.js';
 import {
+  deleteKeyRecord,
   listKeyRecords,
   loadKeyRecord,
   openKeys,
@@ -14,6 +15,7 @@ import {
   saveKeyRecord,
   sealKeys,
 } from './keystore.js';
+import type { KeyRecord } from './keystore.js';
 import { StepList } from './steps.js';
 
 const KEM_ALGORITHM = 'ML-KEM-768';
@@ -111,8 +113,12 @@ function getPool(): Promise<PqcPool> {
   return poolPromise;
 }
 
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function showError(target: HTMLElement, error: unknown): void {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const code = error instanceof api.ApiError ? ` (${error.code})` : '';
   target.textContent = `${message}${code}`;
   target.hidden = false;
@@ -196,6 +202,36 @@ async function refreshAccounts(selected?: string): Promise<void> {
   }
 }
 
+/**
+ * Registers the public keys of the saved `record`. When that fails and the server does not report
+ * this key id, puts back `previous`, the record that `record` replaced, or deletes `record`.
+ */
+async function registerSavedKeys(
+  record: KeyRecord,
+  previous: KeyRecord | undefined,
+): Promise<UserView> {
+  try {
+    return await api.registerKeys(record.kemPublicKey, record.signaturePublicKey);
+  } catch (error) {
+    // A network error can come after the server stored the keys, and then only the response
+    // was lost.
+    const session = await api.getSession().catch(() => undefined);
+    if (session?.user != null && session.user.pqcKeyId === record.keyId) {
+      return session.user;
+    }
+    try {
+      await (previous === undefined ? deleteKeyRecord(record.email) : saveKeyRecord(previous));
+    } catch (rollbackError) {
+      throw new Error(
+        `registering the keys failed (${errorMessage(error)}), and removing the new keys from ` +
+          `IndexedDB failed too (${errorMessage(rollbackError)}). Generate keys again.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
 async function generateKeys(): Promise<void> {
   const passphrase = ui.keyPassphrase.value;
   if (passphrase.length < MIN_PASSPHRASE_LENGTH) {
@@ -212,8 +248,8 @@ async function generateKeys(): Promise<void> {
     `Generate the ${KEM_ALGORITHM} key pair in a worker`,
     `Generate the ${SIGNATURE_ALGORITHM} key pair in a worker`,
     `Encrypt the secret keys (PBKDF2-SHA-256, ${PBKDF2_ITERATIONS.toLocaleString('en')} iterations, AES-256-GCM)`,
-    'Register the public keys with the server',
     'Save the encrypted keys in IndexedDB',
+    'Register the public keys with the server',
   ]);
 
   const pool = await steps.run(0, getPool, () => `${POOL_SIZE} workers`);
@@ -247,18 +283,21 @@ async function generateKeys(): Promise<void> {
       ),
     );
 
+    // Save before registering, so the server never stores public keys whose secret keys are lost.
+    const previous = await loadKeyRecord(user.email);
+    await steps.run(4, () => saveKeyRecord(record));
     const registered = await steps.run(
-      4,
-      () => api.registerKeys(kemKeys.publicKey, signatureKeys.publicKey),
+      5,
+      () => registerSavedKeys(record, previous),
       (view) => `key id ${view.pqcKeyId ?? '?'}`,
     );
     if (registered.pqcKeyId !== keyId) {
+      // The server now stores these public keys, so the saved record stays.
       throw new Error(
         `the server stored key id ${String(registered.pqcKeyId)}, but the page computed ${keyId}`,
       );
     }
 
-    await steps.run(5, () => saveKeyRecord(record));
     renderUser(registered, (await api.getSession()).session?.method);
     await refreshAccounts(user.email);
   } finally {

@@ -72,6 +72,19 @@ async function stepStates(listId: string): Promise<string[]> {
     .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset['state'] ?? ''));
 }
 
+/** Clicks Generate while the page's POST /api/keys carries keys the server rejects as too short. */
+async function generateWithRejectedRegistration(): Promise<void> {
+  const url = `${testDemo.origin}/api/keys`;
+  const rejectedKeys = JSON.stringify({ kemPublicKey: 'AAAA', signaturePublicKey: 'AAAA' });
+  await page.route(url, (route) => route.continue({ postData: rejectedKeys }));
+  try {
+    await page.fill('#key-passphrase', PASSPHRASE);
+    await clickAndWait('#generate');
+  } finally {
+    await page.unroute(url);
+  }
+}
+
 async function signInWithSignature(passphrase: string): Promise<void> {
   await page.selectOption('#login-account', NORMALISED_EMAIL);
   await page.fill('#login-passphrase', passphrase);
@@ -115,6 +128,55 @@ describe('demo page in Chromium', () => {
     expect(user['pqcKeyId']).toBeUndefined();
   });
 
+  it('registers no keys when saving fails', async () => {
+    await page.evaluate(() => {
+      const put = IDBObjectStore.prototype.put;
+      (globalThis as unknown as { restorePut: () => void }).restorePut = () => {
+        IDBObjectStore.prototype.put = put;
+      };
+      IDBObjectStore.prototype.put = () => {
+        throw new DOMException('storage quota exceeded in the test', 'QuotaExceededError');
+      };
+    });
+    try {
+      await page.fill('#key-passphrase', PASSPHRASE);
+      await clickAndWait('#generate');
+    } finally {
+      await page.evaluate(() => (globalThis as unknown as { restorePut: () => void }).restorePut());
+    }
+
+    expect((await findUser())['pqcKeyId']).toBeUndefined();
+    expect(await testDemo.demo.db.collection('pqcKeys').countDocuments()).toBe(0);
+    expect(await readKeyRecord(page, NORMALISED_EMAIL)).toBeNull();
+    expect(await page.locator('#keys-error').textContent()).toContain(
+      'storage quota exceeded in the test',
+    );
+    expect(await stepStates('keygen-steps')).toEqual([
+      'done',
+      'done',
+      'done',
+      'done',
+      'failed',
+      'pending',
+    ]);
+  });
+
+  it('deletes saved keys when registration fails', async () => {
+    await generateWithRejectedRegistration();
+
+    expect(await page.locator('#keys-error').textContent()).toContain('ERR_INVALID_LENGTH');
+    expect(await stepStates('keygen-steps')).toEqual([
+      'done',
+      'done',
+      'done',
+      'done',
+      'done',
+      'failed',
+    ]);
+    expect(await readKeyRecord(page, NORMALISED_EMAIL)).toBeNull();
+    expect((await findUser())['pqcKeyId']).toBeUndefined();
+  });
+
   it('registers keys generated in workers', async () => {
     await page.fill('#key-passphrase', PASSPHRASE);
     await clickAndWait('#generate');
@@ -152,6 +214,17 @@ describe('demo page in Chromium', () => {
     expect(history[0]?.['status']).toBe('current');
     const migrations = await testDemo.demo.db.collection('pqcMigrations').find({}).toArray();
     expect(migrations.map((entry) => entry['_id'])).toEqual(['001-add-pqc-fields']);
+  });
+
+  it('keeps old keys when rotation fails', async () => {
+    await generateWithRejectedRegistration();
+
+    expect(await page.locator('#keys-error').textContent()).toContain('ERR_INVALID_LENGTH');
+    const stored = await readKeyRecord(page, NORMALISED_EMAIL);
+    expect(stored?.keyId).toBe(record.keyId);
+    expect(stored?.ciphertext).toEqual(record.ciphertext);
+    expect(stored?.iv).toEqual(record.iv);
+    expect((await findUser())['pqcKeyId']).toBe(record.keyId);
   });
 
   it('keeps secret keys in browser', async () => {
