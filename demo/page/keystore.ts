@@ -24,7 +24,10 @@ type Bytes = Uint8Array<ArrayBuffer>;
 export interface KeyRecord {
   /** Account the keys belong to; the record's primary key. */
   email: string;
-  /** Key pair id the server returned (SPKI fingerprint of both public keys). */
+  /**
+   * Key pair id that the page computes with `keyPairId`: SHA-256 over the SubjectPublicKeyInfo
+   * encodings of both public keys. Registration checks that the server stores the same id.
+   */
   keyId: string;
   /** ML-KEM-768 encapsulation key. */
   kemPublicKey: Uint8Array;
