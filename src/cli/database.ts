@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { createStoreContext } from '../store/context.js';
 import type { StoreContext } from '../store/context.js';
-import { DatabaseError } from '../store/errors.js';
+import { DatabaseError, StoreValidationError } from '../store/errors.js';
 
 /**
  * An expected failure of a command, with a message that names the cause and the next step.
@@ -17,6 +17,22 @@ export class CommandError extends Error {
     super(message, options);
     this.name = 'CommandError';
   }
+}
+
+/**
+ * Returns a commander parser for an option that takes a positive integer. It throws
+ * `StoreValidationError` naming the option, the value and `hint`, the accepted values.
+ */
+export function positiveInteger(name: string, hint: string): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isSafeInteger(value) || value < 1) {
+      throw new StoreValidationError(
+        `${name} must be a positive integer, got ${JSON.stringify(text)}; pass ${hint}`,
+      );
+    }
+    return value;
+  };
 }
 
 /** Database used when neither `--db` nor the connection string names one. */
@@ -105,7 +121,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
   return { client, db, context, logger, close: () => client.close() };
 }
 
-/** Opens the database, runs `body` and closes the connection, also when `body` throws. */
+/**
+ * Opens the database, runs `body` and closes the connection, also when `body` throws. A thrown
+ * error is logged at debug level with its stack before it propagates.
+ */
 export async function withDatabase<T>(
   options: DatabaseOptions,
   body: (database: OpenDatabase) => Promise<T>,
@@ -113,6 +132,9 @@ export async function withDatabase<T>(
   const database = await openDatabase(options);
   try {
     return await body(database);
+  } catch (error) {
+    database.logger.debug({ err: error }, 'command failed');
+    throw error;
   } finally {
     await database.close();
   }

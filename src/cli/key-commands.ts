@@ -22,7 +22,7 @@ import { generateUserKeyPairs, zeroUserKeyPairs } from '../store/key-source.js';
 import { KeyStore } from '../store/keys.js';
 import type { StoredKey } from '../store/keys.js';
 import { USER_KEM_ALGORITHM, USER_SIGNATURE_ALGORITHM } from '../store/schema.js';
-import { CommandError, withDatabase, withDatabaseOptions } from './database.js';
+import { CommandError, positiveInteger, withDatabase, withDatabaseOptions } from './database.js';
 import type { DatabaseOptions } from './database.js';
 import { writeTextFile } from './files.js';
 import { createProgressReporter } from './progress.js';
@@ -149,8 +149,17 @@ function registerEnroll(program: Command): void {
     )
     .option('--email <email>', 'the user to enroll')
     .option('--all-missing', 'enroll every user without keys, in batches, resumable after a crash')
-    .option('--workers <count>', 'worker threads for --all-missing (default: one per CPU)', (text) => Number(text))
-    .option('--batch-size <count>', 'users per batch for --all-missing', (text) => Number(text), 500)
+    .option(
+      '--workers <count>',
+      'worker threads for --all-missing (default: one per CPU)',
+      positiveInteger('--workers', 'a whole number of worker threads such as 4, or leave it out for one per CPU'),
+    )
+    .option(
+      '--batch-size <count>',
+      'users per batch for --all-missing',
+      positiveInteger('--batch-size', 'a whole number of users per batch such as 500'),
+      500,
+    )
     .action(
       async (
         options: DatabaseOptions &

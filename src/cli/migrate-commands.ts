@@ -14,7 +14,7 @@ import {
 } from '../store/validate.js';
 import type { DatabaseSnapshot } from '../store/validate.js';
 import { StoreValidationError } from '../store/errors.js';
-import { withDatabase, withDatabaseOptions } from './database.js';
+import { positiveInteger, withDatabase, withDatabaseOptions } from './database.js';
 import type { DatabaseOptions } from './database.js';
 
 /** Milliseconds, as commander parses them from an option. */
@@ -79,7 +79,11 @@ function registerMigrate(program: Command): void {
   lockOptions(withDatabaseOptions(migrate.command('down')))
     .description('revert the newest applied migration, or all after --to')
     .option('--to <id>', 'revert every migration after this one, which stays applied')
-    .option('--steps <count>', 'number of migrations to revert, newest first', (text) => Number(text))
+    .option(
+      '--steps <count>',
+      'number of migrations to revert, newest first',
+      positiveInteger('--steps', 'a whole number of migrations such as 1, or --all'),
+    )
     .option('--all', 'revert every applied migration')
     .option('--force', 'revert although the changelog lists migrations this version does not know')
     .action(
@@ -122,7 +126,12 @@ function registerValidate(program: Command): void {
     )
     .option('--against <file>', 'backup file or snapshot JSON taken before a migration')
     .option('--save <file>', 'write the current snapshot as JSON to compare against later')
-    .option('--max-violations <count>', 'list at most this many rule violations', (text) => Number(text), 50)
+    .option(
+      '--max-violations <count>',
+      'list at most this many rule violations',
+      positiveInteger('--max-violations', 'a whole number of violations to list, such as 50'),
+      50,
+    )
     .action(
       async (options: DatabaseOptions & { against?: string; save?: string; maxViolations: number }) => {
         await withDatabase(options, async ({ context }) => {

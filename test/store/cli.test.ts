@@ -2,7 +2,7 @@
 // migrations, backup and restore, validation, enrollment, rotation and the user import.
 // Needs `npm run build` first.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,11 +31,15 @@ interface Run {
 }
 
 async function qynpqc(...args: string[]): Promise<Run> {
+  return qynpqcAtLevel('warn', ...args);
+}
+
+async function qynpqcAtLevel(logLevel: string, ...args: string[]): Promise<Run> {
   const env = { ...process.env, MONGODB_URI: environment.server.uri };
   try {
     const { stdout, stderr } = await execute(
       process.execPath,
-      [CLI, ...args, '--db', DATABASE, '--log-level', 'warn'],
+      [CLI, ...args, '--db', DATABASE, '--log-level', logLevel],
       { env },
     );
     return { code: 0, stdout, stderr };
@@ -295,5 +299,50 @@ describe('qynpqc enroll failures', () => {
     const user = await db.collection('users').findOne({ _id: insertedId });
     expect(user?.pqcKeyId).toBeUndefined();
     expect(user?.pqcEnabled).not.toBe(true);
+  });
+});
+
+describe('qynpqc option and error messages', () => {
+  it('rejects counts that are not positive integers', async () => {
+    const cases: Array<[string, string[], string]> = [
+      ['--workers', ['enroll', '--all-missing', '--discard-secret-keys', '--workers', '0'], '"0"'],
+      ['--workers', ['enroll', '--all-missing', '--discard-secret-keys', '--workers', 'four'], '"four"'],
+      ['--batch-size', ['enroll', '--all-missing', '--discard-secret-keys', '--batch-size', '2.5'], '"2.5"'],
+      ['--max-violations', ['validate', '--max-violations', '-1'], '"-1"'],
+      ['--max-violations', ['validate', '--max-violations', 'many'], '"many"'],
+      ['--steps', ['migrate', 'down', '--steps', '0'], '"0"'],
+    ];
+    await db.collection('users').insertOne({ email: 'gina@example.com', password: BCRYPT_HASH, createdAt: new Date() });
+
+    for (const [option, args, value] of cases) {
+      const run = await qynpqc(...args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toContain(`${option} must be a positive integer, got ${value}; pass a whole number`);
+      expect(run.stderr, args.join(' ')).toContain('[ERR_STORE_VALIDATION]');
+    }
+    expect((await db.collection('users').findOne({ email: 'gina@example.com' }))?.pqcKeyId).toBeUndefined();
+    expect(await db.collection('pqcMigrations').countDocuments()).toBe(1);
+  });
+
+  it('reports an unexpected error in one line', async () => {
+    const directory = join(folder, 'not-a-snapshot');
+    mkdirSync(directory);
+
+    const run = await qynpqc('validate', '--against', directory);
+
+    expect(run.code).toBe(2);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('qynpqc: validate failed unexpectedly: Error: EISDIR');
+    expect(lines[0]).toContain('rerun with --log-level debug for details');
+
+    const debug = await qynpqcAtLevel('debug', 'validate', '--against', directory);
+    expect(debug.code).toBe(2);
+    const failure = debug.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; err?: { stack?: string } })
+      .find((entry) => entry.msg === 'command failed');
+    expect(failure?.err?.stack).toContain('EISDIR');
   });
 });
