@@ -5,13 +5,15 @@
  * top-level field with each BSON type, and the index definitions. It is taken from the database
  * or from a backup file, and saved as JSON. {@link compareSnapshots} lists what differs between
  * two snapshots and separates the changes a PQC migration makes (PQC fields, the store's own
- * collections) from changes to anything else, which are errors.
+ * collections) from changes to anything else, which are errors. It also records each user's key
+ * id, so that a comparison finds users whose keys a migration lost.
  */
 import { BSON } from 'mongodb';
 import type { Document } from 'mongodb';
 import { defaultBackupCollections, scanBackup } from './backup.js';
 import type { StoreContext } from './context.js';
 import { StoreValidationError } from './errors.js';
+import { ADD_PQC_FIELDS_ID } from './migrations/001-add-pqc-fields.js';
 import {
   COLLECTIONS,
   PQC_FIELDS,
@@ -30,6 +32,16 @@ export interface CollectionSnapshot {
   indexes: Document[];
 }
 
+/** Key ids per user and the store's records needed to tell a lost key from a removed one. */
+export interface KeyHolderSnapshot {
+  /** Canonical Extended JSON of each user's `_id` → that user's `pqcKeyId`, or null for none. */
+  userKeyIds: Record<string, string | null>;
+  /** Ids of the `pqcKeys` entries with status `retired`: keys rotated or removed by the store. */
+  retiredKeyIds: string[];
+  /** Ids of the migrations in the changelog (`pqcMigrations`). */
+  appliedMigrations: string[];
+}
+
 /** Counts, field types and indexes of several collections at one time. */
 export interface DatabaseSnapshot {
   database: string;
@@ -38,6 +50,8 @@ export interface DatabaseSnapshot {
   /** Origin of the snapshot: the database or a backup file. */
   source: 'database' | 'backup';
   collections: CollectionSnapshot[];
+  /** Key ids per user; missing in snapshots saved by earlier versions, which skip that check. */
+  keyHolders?: KeyHolderSnapshot;
 }
 
 /** `_bsontype` of the bson package's classes → the type name `$type` uses. */
@@ -125,6 +139,31 @@ class CollectionCounter {
   }
 }
 
+class KeyHolderCollector {
+  private readonly userKeyIds: Record<string, string | null> = {};
+  private readonly retiredKeyIds = new Set<string>();
+  private readonly appliedMigrations = new Set<string>();
+
+  add(collection: string, document: Document): void {
+    if (collection === COLLECTIONS.users) {
+      const keyId: unknown = document.pqcKeyId;
+      this.userKeyIds[canonicalJson(document._id)] = typeof keyId === 'string' ? keyId : null;
+    } else if (collection === COLLECTIONS.pqcKeys && document.status === 'retired') {
+      this.retiredKeyIds.add(String(document._id));
+    } else if (collection === COLLECTIONS.migrations) {
+      this.appliedMigrations.add(String(document._id));
+    }
+  }
+
+  snapshot(): KeyHolderSnapshot {
+    return {
+      userKeyIds: this.userKeyIds,
+      retiredKeyIds: [...this.retiredKeyIds].sort(compareCodeUnits),
+      appliedMigrations: [...this.appliedMigrations].sort(compareCodeUnits),
+    };
+  }
+}
+
 /** Options of {@link takeSnapshot}. */
 export interface SnapshotOptions {
   /** Collections to include. Default: `users` and the store's collections, as backups take. */
@@ -140,6 +179,7 @@ export async function takeSnapshot(
   const listed = await context.db.listCollections({}, { nameOnly: true }).toArray();
   const existing = new Set(listed.map((collection) => collection.name));
   const collections: CollectionSnapshot[] = [];
+  const keyHolders = new KeyHolderCollector();
 
   for (const name of names) {
     const counter = new CollectionCounter();
@@ -148,19 +188,28 @@ export async function takeSnapshot(
       const collection = context.db.collection(name);
       indexes = await collection.listIndexes().toArray();
       const exact = { promoteValues: false, promoteLongs: false, promoteBuffers: false } as const;
-      for await (const document of collection.find({}, exact)) counter.add(document);
+      for await (const document of collection.find({}, exact)) {
+        counter.add(document);
+        keyHolders.add(name, document);
+      }
     }
     const { count, fields } = counter;
     collections.push({ name, count, fields, indexes: canonicalIndexes(indexes) });
   }
 
-  const takenAt = new Date().toISOString();
-  return { database: context.db.databaseName, takenAt, source: 'database', collections };
+  return {
+    database: context.db.databaseName,
+    takenAt: new Date().toISOString(),
+    source: 'database',
+    collections,
+    keyHolders: keyHolders.snapshot(),
+  };
 }
 
 /** Reads a backup file, checking it as a restore would, and returns a snapshot of its contents. */
 export async function snapshotFromBackup(file: string): Promise<DatabaseSnapshot> {
   const counters = new Map<string, CollectionCounter>();
+  const keyHolders = new KeyHolderCollector();
   const header = await scanBackup(file, (collection, document) => {
     let counter = counters.get(collection);
     if (counter === undefined) {
@@ -168,6 +217,7 @@ export async function snapshotFromBackup(file: string): Promise<DatabaseSnapshot
       counters.set(collection, counter);
     }
     counter.add(document);
+    keyHolders.add(collection, document);
   });
 
   return {
@@ -180,6 +230,7 @@ export async function snapshotFromBackup(file: string): Promise<DatabaseSnapshot
       fields: counters.get(c.name)?.fields ?? {},
       indexes: canonicalIndexes(c.indexes),
     })),
+    keyHolders: keyHolders.snapshot(),
   };
 }
 
@@ -195,7 +246,8 @@ export type SnapshotDifferenceKind =
   | 'type-count-changed'
   | 'index-added'
   | 'index-removed'
-  | 'index-changed';
+  | 'index-changed'
+  | 'key-lost';
 
 /** One difference between two snapshots, described in words. */
 export interface SnapshotDifference {
@@ -322,9 +374,44 @@ function compareIndexes(
 }
 
 /**
+ * Reports each user who had a `pqcKeyId` before and has none after, while the migration that adds
+ * the field is applied and `pqcKeys` does not show that key as retired. A key the store rotated
+ * or removed is retired there, so what remains is a key lost outside the store, for example by a
+ * rollback whose saved fields were not restored.
+ */
+function compareKeyHolders(
+  before: DatabaseSnapshot,
+  after: DatabaseSnapshot,
+  report: Report,
+): void {
+  const old = before.keyHolders;
+  const now = after.keyHolders;
+  if (old === undefined || now === undefined) return;
+  if (!now.appliedMigrations.includes(ADD_PQC_FIELDS_ID)) return;
+
+  const retired = new Set(now.retiredKeyIds);
+  const users = Object.keys(old.userKeyIds).sort(compareCodeUnits);
+  for (const user of users) {
+    const keyId = old.userKeyIds[user];
+    // A user deleted since is reported by the document count.
+    if (typeof keyId !== 'string' || now.userKeyIds[user] !== null) continue;
+    if (retired.has(keyId)) continue;
+
+    const message =
+      `user ${user} had pqcKeyId ${keyId} before and has none after, and pqcKeys does not ` +
+      'show that key as retired; restore the user\'s PQC fields from the backup';
+    report(
+      { kind: 'key-lost', collection: COLLECTIONS.users, subject: 'pqcKeyId', message },
+      false,
+    );
+  }
+}
+
+/**
  * Lists what differs between `before` and `after`. Differences in PQC fields, in indexes over
  * PQC fields or `qynAuthUserId`, in removed explicit nulls of `pqcKeyId` and `qynAuthUserId`, and
- * anywhere in the store's own collections go to `pqcChanges`. Every other one is an error.
+ * anywhere in the store's own collections go to `pqcChanges`. Every other one is an error, and so
+ * is a user whose key id was lost rather than rotated or removed by the store.
  */
 export function compareSnapshots(
   before: DatabaseSnapshot,
@@ -356,6 +443,7 @@ export function compareSnapshots(
     }
     compareFields(was, is, report);
     compareIndexes(was, is, report);
+    if (name === COLLECTIONS.users) compareKeyHolders(before, after, report);
   }
   return comparison;
 }
@@ -374,6 +462,15 @@ function isCollectionSnapshot(value: CollectionSnapshot): boolean {
   );
 }
 
+function isKeyHolderSnapshot(value: KeyHolderSnapshot): boolean {
+  return (
+    typeof value.userKeyIds === 'object' &&
+    value.userKeyIds !== null &&
+    Array.isArray(value.retiredKeyIds) &&
+    Array.isArray(value.appliedMigrations)
+  );
+}
+
 /** Parses a snapshot saved by {@link snapshotToJson}; throws `StoreValidationError` otherwise. */
 export function snapshotFromJson(text: string): DatabaseSnapshot {
   let value: DatabaseSnapshot;
@@ -386,7 +483,8 @@ export function snapshotFromJson(text: string): DatabaseSnapshot {
   const valid =
     typeof value?.database === 'string' &&
     Array.isArray(value.collections) &&
-    value.collections.every(isCollectionSnapshot);
+    value.collections.every(isCollectionSnapshot) &&
+    (value.keyHolders === undefined || isKeyHolderSnapshot(value.keyHolders));
   if (!valid) {
     throw new StoreValidationError(
       'the text is not a snapshot: it lacks database or a collections list with name, count, ' +

@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Binary, Double, Int32, Long, ObjectId, Timestamp } from 'mongodb';
 import type { Document } from 'mongodb';
+import { loadPqc } from '../../src/core/pqc.js';
 import type { StoreContext } from '../../src/store/context.js';
 import { backupDatabase } from '../../src/store/backup.js';
-import { migrateUp } from '../../src/store/migrations/runner.js';
+import { KeyStore } from '../../src/store/keys.js';
+import { migrateDown, migrateUp } from '../../src/store/migrations/runner.js';
 import { COLLECTIONS } from '../../src/store/schema.js';
 import {
   bsonTypeName,
@@ -351,5 +353,60 @@ describe('snapshots', () => {
     expect(users.fields.ratio).toEqual({ double: 1 });
     expect(users.fields.count).toEqual({ int: 1 });
     expect(users.fields.big).toEqual({ long: 1 });
+  });
+});
+
+describe('lost key ids', () => {
+  it('reports keys lost by down and up', async () => {
+    const context = await environment.context('lost_keys');
+    const emails = ['lost', 'removed', 'rotated', 'kept'].map((name) => `${name}@example.com`);
+    await context.db
+      .collection(COLLECTIONS.users)
+      .insertMany(emails.map((email, i) => ({ ...portalUser(i), email })));
+    await migrateUp(context);
+    const keys = new KeyStore(context, { keySource: await loadPqc() });
+    const enrolled = new Map<string, string>();
+    for (const email of emails) {
+      const result = await keys.enroll({ email });
+      enrolled.set(email, result.keyId);
+    }
+    const file = join(directory, 'lost-keys.backup');
+    await backupDatabase(context, { file });
+    const before = await snapshotFromBackup(file);
+
+    await keys.removeKeys({ email: 'removed@example.com' });
+    await keys.rotate({ email: 'rotated@example.com' });
+    await migrateDown(context);
+    const down = await takeSnapshot(context);
+    // The saved fields of one user are gone, so the next up cannot give that user's keys back.
+    const lost = await context.users.findOne({ email: 'lost@example.com' });
+    await context.db.collection(COLLECTIONS.migrationBackup).deleteOne({ _id: lost!._id });
+    await migrateUp(context);
+    const after = await takeSnapshot(context);
+
+    const lostKeys = compareSnapshots(before, after).errors.filter((d) => d.kind === 'key-lost');
+    expect(lostKeys).toHaveLength(1);
+    expect(lostKeys[0]!.collection).toBe(COLLECTIONS.users);
+    expect(lostKeys[0]!.subject).toBe('pqcKeyId');
+    expect(lostKeys[0]!.message).toContain(lost!._id.toHexString());
+    expect(lostKeys[0]!.message).toContain(`pqcKeyId ${enrolled.get('lost@example.com')}`);
+    const whileDown = compareSnapshots(before, down).errors.filter((d) => d.kind === 'key-lost');
+    expect(whileDown).toEqual([]);
+  });
+
+  it('skips snapshots without key holders', async () => {
+    const context = await environment.context('lost_keys_old_snapshot');
+    await context.db.collection(COLLECTIONS.users).insertOne(portalUser(0, await enrolledFields()));
+    await migrateUp(context);
+    const before = await takeSnapshot(context);
+    await context.users.updateMany({}, { $unset: { pqcKeyId: '' } });
+    const after = await takeSnapshot(context);
+
+    const withHolders = compareSnapshots(before, after).errors;
+    const { keyHolders: _keyHolders, ...saved } = before;
+    const withoutHolders = compareSnapshots(saved, after).errors;
+
+    expect(withHolders.map((d) => d.kind)).toEqual(['key-lost']);
+    expect(withoutHolders).toEqual([]);
   });
 });
