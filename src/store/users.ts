@@ -1,13 +1,15 @@
 /**
  * The QynAuth user store on the shared `users` collection: sign-up with a bcrypt hash, look-up by
  * email or `qynAuthUserId`, and login attempts under the lockout rule (lockout.ts). Each attempt
- * is applied to the stored counter as one isolated step (user-writes.ts), so concurrent failures
- * are all counted and a success racing the threshold cannot reset a lock.
+ * is applied to the stored counter as one isolated step, so concurrent failures are all counted
+ * and a success racing the threshold cannot reset a lock. On servers with atomic updates that
+ * step is one `findOneAndUpdate` with a pipeline. On FerretDB v1.24 it is a read and a write
+ * under the user's write lease (user-writes.ts).
  */
 import { randomUUID } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { ObjectId } from 'mongodb';
-import type { Filter, FindOptions } from 'mongodb';
+import type { Document, Filter, FindOptions } from 'mongodb';
 import type { StoreContext } from './context.js';
 import { StoreConflictError, StoreNotFoundError, StoreValidationError } from './errors.js';
 import { isDuplicateKey } from './lease.js';
@@ -26,6 +28,64 @@ const HIDDEN_FIELDS: FindOptions['projection'] = { password: 0, refreshTokenHash
 
 /** Fields a login attempt reads, so a concurrent change to any of them forces a recompute. */
 const LOGIN_FIELDS = ['failedLoginAttempts', 'lockUntil', 'lastLoginAt'] as const;
+
+/**
+ * Returns the update pipeline of one login attempt: the rule of `nextLoginState` in aggregation
+ * expressions, with the server's `$$NOW` as the time. The first stage computes whether a lock is
+ * active and the counter after an expired lock, the second the new fields, the third removes the
+ * helper fields.
+ */
+function loginPipeline(passwordMatches: boolean, policy: LockoutPolicy): Document[] {
+  const now = '$$NOW';
+  const storedLock = { $ifNull: ['$lockUntil', null] };
+  const newLock = { $add: [now, policy.lockDurationMs] };
+  const lockActive = '$_loginLockActive';
+  const failures = '$_loginFailures';
+
+  const state = {
+    $set: {
+      _loginLockActive: { $and: [{ $ne: [storedLock, null] }, { $gt: [storedLock, now] }] },
+      _loginFailures: {
+        $cond: [
+          { $and: [{ $ne: [storedLock, null] }, { $lte: [storedLock, now] }] },
+          0,
+          { $ifNull: ['$failedLoginAttempts', 0] },
+        ],
+      },
+    },
+  };
+
+  const count = { $add: [failures, 1] };
+  const failure = {
+    $set: {
+      failedLoginAttempts: count,
+      lockUntil: {
+        $cond: [
+          lockActive,
+          '$lockUntil',
+          { $cond: [{ $gte: [count, policy.maxFailedAttempts] }, newLock, null] },
+        ],
+      },
+      updatedAt: now,
+    },
+  };
+
+  // A counter at the threshold without an active lock locks now instead of being reset.
+  const atThreshold = { $gte: [failures, policy.maxFailedAttempts] };
+  const success = {
+    $set: {
+      failedLoginAttempts: {
+        $cond: [lockActive, '$failedLoginAttempts', { $cond: [atThreshold, failures, 0] }],
+      },
+      lockUntil: { $cond: [lockActive, '$lockUntil', { $cond: [atThreshold, newLock, null] }] },
+      lastLoginAt: { $cond: [{ $or: [lockActive, atThreshold] }, '$lastLoginAt', now] },
+      updatedAt: { $cond: [lockActive, '$updatedAt', now] },
+    },
+  };
+
+  const cleanup = { $unset: ['_loginLockActive', '_loginFailures'] };
+  return [state, passwordMatches ? success : failure, cleanup];
+}
 
 /** Options of {@link UserStore}. */
 export interface UserStoreOptions {
@@ -176,7 +236,12 @@ export class UserStore {
    */
   async recordLoginAttempt(email: string, passwordMatches: boolean): Promise<LoginAttempt> {
     const filter = { email: normalizeEmail(email) };
+    if (this.context.server.atomicUpdates) {
+      return this.recordWithPipeline(filter, passwordMatches);
+    }
 
+    // FerretDB v1.24 rejects update pipelines (NotImplemented, measured on v1.24.2), so the rule
+    // runs here on a document read under the user's write lease.
     return updateUser(this.context, filter, LOGIN_FIELDS, (user) => {
       const now = new Date();
       const state = {
@@ -192,6 +257,32 @@ export class UserStore {
         result: { result, failedLoginAttempts: after.failedLoginAttempts, lockUntil: after.lockUntil },
       };
     });
+  }
+
+  /**
+   * Applies the lockout rule of lockout.ts in one `findOneAndUpdate` whose pipeline computes the
+   * counter and the lock from the stored values and the server's `$$NOW`.
+   */
+  private async recordWithPipeline(
+    filter: Filter<UserDocument>,
+    passwordMatches: boolean,
+  ): Promise<LoginAttempt> {
+    // NOTE: this branch has not been run against a MongoDB server. The tests use FerretDB, which
+    // rejects update pipelines.
+    const pipeline = loginPipeline(passwordMatches, this.policy);
+    const after = await this.context.users.findOneAndUpdate(filter, pipeline, {
+      returnDocument: 'after',
+    });
+    if (after === null) throw new StoreNotFoundError(`no user with email ${String(filter.email)}`);
+
+    // Every attempt that does not end locked sets lockUntil to null, so a date here means locked.
+    const lockUntil = after.lockUntil ?? null;
+    const unlocked: LoginResult = passwordMatches ? 'accepted' : 'rejected';
+    return {
+      result: lockUntil === null ? unlocked : 'locked',
+      failedLoginAttempts: after.failedLoginAttempts ?? 0,
+      lockUntil,
+    };
   }
 
   private async find(filter: Filter<UserDocument>): Promise<PublicUser | null> {
