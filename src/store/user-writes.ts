@@ -2,10 +2,13 @@
  * Read-modify-write of one user document that concurrent writers cannot interleave.
  *
  * A caller passes a plan: a function from the current document to the change it wants. Plans
- * for the same user that arrive while a write is in flight in this process are queued and then
+ * for the same filter that arrive while a write is in flight in this process are queued and then
  * applied one after the other to one read of the document, and written back in one update. So
  * 100 concurrent login attempts cost a few round trips, and each plan still sees the effect of
- * the ones before it.
+ * the ones before it. The queue only saves round trips, because each batch goes through the
+ * database mechanism below like a single writer, so correctness does not depend on it. Without
+ * it, more concurrent writers would retry or wait for the lease, and could exhaust the retries
+ * or the lease wait sooner.
  *
  * Between processes: on MongoDB the write is one conditional `updateOne` whose filter repeats
  * the values the plans read; if another writer changed them first, nothing matches and the
@@ -156,6 +159,8 @@ class UserWriter {
     if (located === null) throw new StoreNotFoundError(`no user matches ${describe(filter)}`);
 
     const lease = await acquireUserLease(this.context, located._id);
+    // NOTE: the lease is not renewed, so a read-to-write that outlasts userLeaseTtlMs (10 s by
+    // default) may overlap with the next holder's.
     try {
       const user = await this.context.users.findOne({ _id: located._id });
       if (user === null) throw new StoreNotFoundError(`user ${located._id.toHexString()} was deleted`);
