@@ -4,14 +4,15 @@
  * go to files in `--out`, readable by the owner only, unless the operator discards them.
  */
 import { randomUUID } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { Command } from 'commander';
-import type { ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import { loadPqc } from '../core/pqc.js';
 import type { PqcInstance } from '../core/pqc.js';
 import { createPqcPool } from '../pool/index.js';
 import { bulkEnroll } from '../store/bulk-enroll.js';
+import type { StoreContext } from '../store/context.js';
 import { PqcError } from '../errors.js';
 import { DatabaseError, StoreValidationError } from '../store/errors.js';
 import { readQynAuthExport } from '../store/import-records.js';
@@ -91,6 +92,9 @@ interface StagedFile {
   temporary: string;
   final: string;
 }
+
+/** Name of a staged key file: `.NAME.PID.ID.tmp`, where `PID.ID.tmp` is shared by one set. */
+const STAGED_FILE = /^\.(.+)\.(\d+\.[0-9a-f]{8}\.tmp)$/;
 
 async function removeStagedFiles(files: readonly StagedFile[]): Promise<void> {
   for (const file of files) await rm(file.temporary, { force: true });
@@ -254,6 +258,12 @@ function userDirectory(out: string, userId: ObjectId): string {
   return join(out, userId.toHexString());
 }
 
+/**
+ * Enrolls every user without keys. With --out, each batch's key files are staged under temporary
+ * names before its database write and renamed into place for the users it enrolled. Files that a
+ * failed earlier run left staged are settled first: kept for users whose pqcKeyId matches them,
+ * removed for the others.
+ */
 async function enrollAllMissing(
   options: DatabaseOptions & KeyFileOptions & { workers?: number; batchSize: number },
 ): Promise<void> {
@@ -262,18 +272,31 @@ async function enrollAllMissing(
 
   try {
     await withDatabase(options, async ({ context, logger }) => {
-      const progress = createProgressReporter({ logger });
       const out = options.out;
+      if (out !== undefined) {
+        const settled = await settleStagedKeyFiles(context, out);
+        if (settled.kept + settled.removed > 0) {
+          logger.info(settled, 'settled key files staged by an earlier run');
+        }
+      }
+
+      const progress = createProgressReporter({ logger });
       try {
         const summary = await bulkEnroll(context, {
           keySource: pool,
           batchSize: options.batchSize,
           keyLifetimeMs: options.lifetimeDays * DAY_MS,
           onProgress: (update) => progress.update(update),
-          onKeys:
+          stageKeys:
             out === undefined
               ? undefined
-              : (user, pairs) => writeUserKeys(pqc, userDirectory(out, user.userId), user.keyId, pairs),
+              : async (user, pairs) => {
+                  const files = await stageUserKeys(pqc, userDirectory(out, user.userId), user.keyId, pairs);
+                  return {
+                    commit: () => moveIntoPlace(files, user.email, user.keyId),
+                    discard: () => removeStagedFiles(files),
+                  };
+                },
         });
         progress.stop();
 
@@ -289,11 +312,78 @@ async function enrollAllMissing(
         }
       } catch (error) {
         progress.stop();
-        throw error;
+        throw stagedFilesHint(error, out);
       }
     });
   } finally {
     await pool.close();
+  }
+}
+
+/** Adds to a database error of bulk enrollment where the staged key files of its last batch are. */
+function stagedFilesHint(error: unknown, out: string | undefined): unknown {
+  if (out === undefined || !(error instanceof DatabaseError)) return error;
+  return new DatabaseError(
+    `${error.message}. Key files of the last batch may be staged under temporary names in ` +
+      `${out}; rerun the command with the same --out to keep those of enrolled users and remove the rest`,
+    { cause: error },
+  );
+}
+
+/** Counts of the staged key file sets that {@link settleStagedKeyFiles} kept and removed. */
+interface SettledFiles {
+  kept: number;
+  removed: number;
+}
+
+/**
+ * Settles key files that an interrupted run staged in `out`: one folder per user id, and in it
+ * sets of `.NAME.SUFFIX` files sharing one suffix. A set whose staged key id is the user's
+ * current pqcKeyId is renamed into place, and any other set is removed.
+ */
+async function settleStagedKeyFiles(context: StoreContext, out: string): Promise<SettledFiles> {
+  const settled: SettledFiles = { kept: 0, removed: 0 };
+  for (const folder of await listDirectory(out)) {
+    if (!ObjectId.isValid(folder) || folder.length !== 24) continue;
+
+    const directory = join(out, folder);
+    const sets = new Map<string, StagedFile[]>();
+    for (const entry of await listDirectory(directory)) {
+      const match = STAGED_FILE.exec(entry);
+      if (match === null) continue;
+      const files = sets.get(match[2]!) ?? [];
+      files.push({ temporary: join(directory, entry), final: join(directory, match[1]!) });
+      sets.set(match[2]!, files);
+    }
+    if (sets.size === 0) continue;
+
+    const user = await context.users.findOne(
+      { _id: new ObjectId(folder) },
+      { projection: { email: 1, pqcKeyId: 1 } },
+    );
+    for (const files of sets.values()) {
+      const keyIdFile = files.find((file) => file.final.endsWith(`${sep}key-id`));
+      const stagedKeyId = keyIdFile === undefined ? undefined : (await readFile(keyIdFile.temporary, 'utf8')).trim();
+      if (user !== null && stagedKeyId !== undefined && user.pqcKeyId === stagedKeyId) {
+        await moveIntoPlace(files, user.email, stagedKeyId);
+        settled.kept += 1;
+      } else {
+        await removeStagedFiles(files);
+        settled.removed += 1;
+      }
+    }
+  }
+  return settled;
+}
+
+/** Lists the entries of `directory`, or none when it does not exist. */
+async function listDirectory(directory: string): Promise<string[]> {
+  try {
+    return await readdir(directory);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw error;
   }
 }
 

@@ -8,9 +8,12 @@
  * The run starts with {@link repairPendingKeys}, so after a crash a rerun resolves what the
  * crash left pending and then enrolls exactly the users still without keys.
  *
- * Secret keys: the caller decides. With `onKeys`, each enrolled user's key pairs are handed over
- * once the user document references them, for delivery to the user or to a key vault, and are
- * zeroed when the callback returns. Without it they are zeroed as soon as the batch is written.
+ * Secret keys: the caller decides. With `stageKeys`, each user's key pairs are stored before the
+ * batch's database write and committed or discarded after it, so a crash cannot leave a user
+ * enrolled with secret keys that exist nowhere. With `onKeys`, each enrolled user's key pairs are
+ * handed over once the user document references them, for delivery to the user or to a key
+ * vault, and are zeroed when the callback returns. Without either they are zeroed as soon as
+ * the batch is written.
  * Those users then hold public keys whose secret halves no longer exist, so their keys cannot
  * be used for decapsulation or signing until they rotate or register keys of their own.
  */
@@ -52,6 +55,14 @@ export interface BulkEnrolledUser {
   keyId: string;
 }
 
+/** Key pairs that `stageKeys` stored before a batch's database write. */
+export interface StagedKeys {
+  /** Makes the stored keys final, because the user document now references them. */
+  commit(): Promise<void>;
+  /** Removes the stored keys, because this run did not enroll the user. */
+  discard(): Promise<void>;
+}
+
 /** Options of {@link bulkEnroll}. */
 export interface BulkEnrollOptions {
   /** Generates the key pairs: a `createPqcPool()` pool overlaps generation with the writes. */
@@ -85,6 +96,14 @@ export interface BulkEnrollOptions {
    * rejection stops the run, and the users of the current batch stay enrolled.
    */
   onKeys?: (user: BulkEnrolledUser, keys: UserKeyPairs) => void | Promise<void>;
+  /**
+   * Stores each user's key pairs before the batch's database write, for example under temporary
+   * file names. After the write, `commit` runs for each enrolled user and `discard` for the
+   * others. A rejection stops the run before its batch writes anything. When the write itself
+   * fails, the staged keys are left in place, because some users of the batch may be enrolled:
+   * the caller settles them later by comparing each user's `pqcKeyId` with the staged key id.
+   */
+  stageKeys?: (user: BulkEnrolledUser, keys: UserKeyPairs) => Promise<StagedKeys>;
   /** Clock for `pqcKeyGeneratedAt` and `updatedAt`. Default: the system clock. */
   now?: () => Date;
 }
@@ -97,7 +116,7 @@ export interface BulkTimings extends WriteTimings {
   keygenMs: number;
   /** Time the writes waited for the next batch's reads and key generation. */
   waitMs: number;
-  /** Time spent in `onKeys`. */
+  /** Time spent in `stageKeys`, in committing and discarding staged keys, and in `onKeys`. */
   callbackMs: number;
 }
 
@@ -128,6 +147,10 @@ function requirePositiveInteger(value: number, name: string): number {
     throw new StoreValidationError(`${name} must be a positive integer, got ${String(value)}`);
   }
   return value;
+}
+
+function enrolledUserOf(user: BatchUser): BulkEnrolledUser {
+  return { userId: user.userId, email: user.email, keyId: user.record.keyId };
 }
 
 function zeroAll(users: readonly BatchUser[]): void {
@@ -257,6 +280,7 @@ class BulkRun {
 
   /** Writes `users` and counts the outcome; returns the users whose lease was held. */
   async write(users: readonly BatchUser[], leaseWaitMs: number): Promise<BatchUser[]> {
+    const staged = await this.stage(users);
     const writeStart = performance.now();
     let writeStep = 'writing a batch';
     let outcome: BatchOutcome;
@@ -292,22 +316,51 @@ class BulkRun {
     this.summary.conflicts += outcome.conflicts.length;
     this.summary.failed += outcome.failed.length;
     try {
-      await this.deliver(outcome.enrolled);
+      const notEnrolled = [...outcome.conflicts, ...outcome.failed, ...outcome.leaseHeld];
+      await this.deliver(outcome.enrolled, staged);
+      for (const user of notEnrolled) await staged.get(user)?.discard();
     } finally {
       zeroAll([...outcome.enrolled, ...outcome.conflicts, ...outcome.failed]);
     }
     return outcome.leaseHeld;
   }
 
-  private async deliver(enrolled: readonly BatchUser[]): Promise<void> {
+  /**
+   * Runs `stageKeys` for every user of a batch. On a rejection it discards what was staged and
+   * zeroes the batch's keys, so nothing of the batch reaches the database.
+   */
+  private async stage(users: readonly BatchUser[]): Promise<Map<BatchUser, StagedKeys>> {
+    const staged = new Map<BatchUser, StagedKeys>();
+    const stageKeys = this.options.stageKeys;
+    if (stageKeys === undefined) return staged;
+
+    const start = performance.now();
+    try {
+      for (const user of users) staged.set(user, await stageKeys(enrolledUserOf(user), user.pairs));
+    } catch (error) {
+      this.step = 'staging secret keys';
+      for (const keys of staged.values()) await keys.discard().catch(() => {});
+      zeroAll(users);
+      throw error;
+    } finally {
+      this.summary.timings.callbackMs += performance.now() - start;
+    }
+    return staged;
+  }
+
+  private async deliver(
+    enrolled: readonly BatchUser[],
+    staged: ReadonlyMap<BatchUser, StagedKeys>,
+  ): Promise<void> {
     const onKeys = this.options.onKeys;
     for (const user of enrolled) {
       this.summary.enrolled += 1;
-      if (onKeys === undefined) continue;
+      const keys = staged.get(user);
+      if (keys === undefined && onKeys === undefined) continue;
 
       const start = performance.now();
-      const enrolledUser = { userId: user.userId, email: user.email, keyId: user.record.keyId };
-      await onKeys(enrolledUser, user.pairs);
+      await keys?.commit();
+      await onKeys?.(enrolledUserOf(user), user.pairs);
       this.summary.timings.callbackMs += performance.now() - start;
     }
   }

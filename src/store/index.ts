@@ -50,6 +50,7 @@ export type {
   BulkEnrollSummary,
   BulkProgress,
   BulkTimings,
+  StagedKeys,
 } from './bulk-enroll.js';
 export { importQynAuthUsers } from './import-users.js';
 export type { ImportOptions, ImportOutcome, ImportOutcomeKind, ImportReport } from './import-users.js';

@@ -223,6 +223,79 @@ describe('bulk enrollment', () => {
     expect(await context.pqcKeys.countDocuments({ status: 'pending' })).toBe(0);
   });
 
+  it('stages keys, then commits or discards', async () => {
+    const context = await environment.context('bulk_staged');
+    const ids = await insertUsers(context, 'staged', 30);
+    const keys = new KeyStore(await environment.instance('bulk_staged'), { keySource: pool });
+    const raced = ids[13]!;
+    let racedKeyId = '';
+    const staged: { keyId: string; referencedWhenStaged: boolean }[] = [];
+    const committed: string[] = [];
+    const discarded: string[] = [];
+
+    const summary = await bulkEnroll(context, {
+      keySource: pool,
+      batchSize: 10,
+      stageKeys: async ({ userId, keyId }) => {
+        if (userId.equals(raced)) {
+          // Another writer enrolls this user between staging and the batch write.
+          racedKeyId = keyId;
+          await keys.enroll({ userId });
+        }
+        const stored = await context.users.findOne({ _id: userId });
+        staged.push({ keyId, referencedWhenStaged: stored?.pqcKeyId === keyId });
+        return {
+          commit: async () => {
+            committed.push(keyId);
+          },
+          discard: async () => {
+            discarded.push(keyId);
+          },
+        };
+      },
+    });
+
+    expect(summary.enrolled).toBe(29);
+    expect(summary.conflicts).toBe(1);
+    expect(staged).toHaveLength(30);
+    expect(staged.filter((entry) => entry.referencedWhenStaged)).toEqual([]);
+    expect(discarded).toEqual([racedKeyId]);
+    expect(committed).toHaveLength(29);
+    const currentKeyIds = new Set(
+      (await context.users.find({}, { projection: { pqcKeyId: 1 } }).toArray()).map(
+        (user) => user.pqcKeyId,
+      ),
+    );
+    for (const keyId of committed) expect(currentKeyIds.has(keyId)).toBe(true);
+    expect(currentKeyIds.has(racedKeyId)).toBe(false);
+  }, 60_000);
+
+  it('writes nothing when staging rejects', async () => {
+    const context = await environment.context('bulk_stage_failure');
+    await insertUsers(context, 'stage-failure', 10);
+    const discarded: string[] = [];
+    let staged = 0;
+
+    const failure = bulkEnroll(context, {
+      keySource: pool,
+      stageKeys: async ({ keyId }) => {
+        staged += 1;
+        if (staged === 4) throw new Error('disk full');
+        return {
+          commit: () => Promise.reject(new Error('commit must not run')),
+          discard: async () => {
+            discarded.push(keyId);
+          },
+        };
+      },
+    });
+
+    await expect(failure).rejects.toThrow('disk full');
+    expect(discarded).toHaveLength(3);
+    expect(await context.pqcKeys.countDocuments({})).toBe(0);
+    expect(await context.users.countDocuments({ pqcKeyId: { $type: 'string' } })).toBe(0);
+  });
+
   it('rejects invalid options', async () => {
     const context = await environment.context('bulk_options');
     for (const batchSize of [0, -1, 2.5]) {

@@ -35,11 +35,15 @@ async function qynpqc(...args: string[]): Promise<Run> {
 }
 
 async function qynpqcAtLevel(logLevel: string, ...args: string[]): Promise<Run> {
+  return qynpqcIn(DATABASE, logLevel, ...args);
+}
+
+async function qynpqcIn(database: string, logLevel: string, ...args: string[]): Promise<Run> {
   const env = { ...process.env, MONGODB_URI: environment.server.uri };
   try {
     const { stdout, stderr } = await execute(
       process.execPath,
-      [CLI, ...args, '--db', DATABASE, '--log-level', logLevel],
+      [CLI, ...args, '--db', database, '--log-level', logLevel],
       { env },
     );
     return { code: 0, stdout, stderr };
@@ -299,6 +303,50 @@ describe('qynpqc enroll failures', () => {
     const user = await db.collection('users').findOne({ _id: insertedId });
     expect(user?.pqcKeyId).toBeUndefined();
     expect(user?.pqcEnabled).not.toBe(true);
+  });
+});
+
+describe('qynpqc enroll --all-missing with staged files', () => {
+  it('settles key files a failed run staged', async () => {
+    const settleDb = await environment.database('cli_settle');
+    const run = (...args: string[]): Promise<Run> => qynpqcIn(settleDb.databaseName, 'warn', ...args);
+    const out = join(folder, 'settle');
+    const enrolledOut = join(folder, 'gina-keys');
+    expect((await run('migrate', 'up')).code).toBe(0);
+    await settleDb.collection('users').insertMany([
+      { email: 'gina@example.com', password: BCRYPT_HASH, createdAt: new Date() },
+      { email: 'hank@example.com', password: BCRYPT_HASH, createdAt: new Date() },
+    ]);
+    expect((await run('enroll', '--email', 'gina@example.com', '--out', enrolledOut)).code).toBe(0);
+    const gina = await settleDb.collection('users').findOne({ email: 'gina@example.com' });
+    const hank = await settleDb.collection('users').findOne({ email: 'hank@example.com' });
+    const ginaFolder = join(out, gina!._id.toHexString());
+    const hankFolder = join(out, hank!._id.toHexString());
+    mkdirSync(ginaFolder, { recursive: true });
+    mkdirSync(hankFolder, { recursive: true });
+    // What a run killed after its database write leaves: gina's write landed, hank's did not.
+    for (const name of readdirSync(enrolledOut)) {
+      writeFileSync(join(ginaFolder, `.${name}.4242.0badc0de.tmp`), readFileSync(join(enrolledOut, name)));
+    }
+    writeFileSync(join(ginaFolder, '.key-id.4242.feedf00d.tmp'), 'a-key-id-that-lost-a-race\n');
+    writeFileSync(join(ginaFolder, '.kem-private.pem.4242.feedf00d.tmp'), 'stale secret key\n');
+    writeFileSync(join(hankFolder, '.key-id.4242.0badc0de.tmp'), 'a-key-id-never-stored\n');
+    writeFileSync(join(hankFolder, '.kem-private.pem.4242.0badc0de.tmp'), 'stale secret key\n');
+
+    const bulk = await run('enroll', '--all-missing', '--workers', '1', '--out', out);
+
+    expect(bulk.code).toBe(0);
+    expect(bulk.stdout).toContain('enrolled 1 of 1 users without keys');
+    expect(readdirSync(ginaFolder).sort()).toEqual(readdirSync(enrolledOut).sort());
+    expect(readFileSync(join(ginaFolder, 'key-id'), 'utf8').trim()).toBe(gina?.pqcKeyId);
+    expect(readFileSync(join(ginaFolder, 'kem-private.pem'))).toEqual(
+      readFileSync(join(enrolledOut, 'kem-private.pem')),
+    );
+    const hankAfter = await settleDb.collection('users').findOne({ _id: hank!._id });
+    expect(typeof hankAfter?.pqcKeyId).toBe('string');
+    expect(readdirSync(hankFolder).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(readFileSync(join(hankFolder, 'key-id'), 'utf8').trim()).toBe(hankAfter?.pqcKeyId);
+    expect(statSync(join(hankFolder, 'kem-private.pem')).mode & 0o777).toBe(0o600);
   });
 });
 
