@@ -4,7 +4,10 @@
  * - key generation: ML-KEM-768 plus ML-DSA-65 key pairs per second through `keygenBatch` on a
  *   pool of 2 workers, in batches of the size bulk enrollment uses (median of 3 rounds);
  * - bulk enrollment: users per second of `bulkEnroll` over 10,000 users without keys, with the
- *   same pool, and where its time went (reads, key generation, leases, history, user writes).
+ *   same pool, and where its time went (reads, key generation, leases, history, user writes);
+ * - the server's ceiling: updates per second of one `$set` on every user by `_id`, in unordered
+ *   bulk writes of the size bulk enrollment sends, with nothing else running. Enrollment needs
+ *   at least one such update per user, so it cannot run faster on that server.
  *
  * The target is enrollment at 80 % or more of the key generation rate. The database is a
  * FerretDB that the script starts (test/helpers/ferretdb.ts) or the server behind MONGODB_URI,
@@ -21,6 +24,7 @@ import type { PqcPool } from '../src/pool/index.js';
 import { bulkEnroll, DEFAULT_BULK_BATCH_SIZE } from '../src/store/bulk-enroll.js';
 import type { BulkEnrollSummary } from '../src/store/bulk-enroll.js';
 import { createStoreContext } from '../src/store/context.js';
+import type { StoreContext } from '../src/store/context.js';
 import type { UserDocument } from '../src/store/schema.js';
 import { startTestServer } from '../test/helpers/ferretdb.js';
 import { describeEnvironment } from './machine.js';
@@ -101,10 +105,28 @@ async function seedUsers(client: MongoClient, count: number): Promise<void> {
   }
 }
 
+/** Updates per second of one `$set` per user by `_id`, in unordered bulk writes of `chunk`. */
+async function userUpdateRate(context: StoreContext, chunk: number): Promise<number> {
+  const ids = (await context.users.find({}, { projection: { _id: 1 } }).toArray()).map(
+    (user) => user._id,
+  );
+  const start = performance.now();
+  for (let offset = 0; offset < ids.length; offset += chunk) {
+    await context.users.bulkWrite(
+      ids.slice(offset, offset + chunk).map((_id) => ({
+        updateOne: { filter: { _id }, update: { $set: { benchUpdatedAt: new Date() } } },
+      })),
+      { ordered: false },
+    );
+  }
+  return ids.length / ((performance.now() - start) / 1000);
+}
+
 function printReport(
   options: Options,
   keygen: number,
   summary: BulkEnrollSummary,
+  updates: number,
   server: string,
 ): void {
   const ratio = summary.usersPerSecond / keygen;
@@ -136,6 +158,10 @@ function printReport(
     `enrolled ${summary.enrolled}, conflicts ${summary.conflicts}, skipped ${summary.skipped}, ` +
       `failed ${summary.failed}`,
   );
+  console.log(
+    `server ceiling: ${updates.toFixed(0)} user updates/s by _id alone, ` +
+      `${((updates / keygen) * 100).toFixed(1)} % of the key generation rate`,
+  );
 }
 
 const options = readOptions(process.argv.slice(2));
@@ -151,6 +177,7 @@ try {
   await seedUsers(client, options.users);
   const context = await createStoreContext(client.db(DATABASE));
   const summary = await bulkEnroll(context, { keySource: pool, batchSize: options.batch });
+  const updates = await userUpdateRate(context, context.server.maxWriteStatements);
   const serverName =
     context.server.kind === 'ferretdb'
       ? `FerretDB (ferretdbVersion ${context.server.ferretdbVersion ?? 'unknown'}, ` +
@@ -160,14 +187,21 @@ try {
   if (options.json) {
     console.log(
       JSON.stringify(
-        { environment, server: serverName, options, keygenPairsPerSecond: keygen, summary },
+        {
+          environment,
+          server: serverName,
+          options,
+          keygenPairsPerSecond: keygen,
+          userUpdatesPerSecond: updates,
+          summary,
+        },
         null,
         2,
       ),
     );
   } else {
     console.log(`${environment.cpuModel}, ${environment.cores} cores, Node ${environment.node}`);
-    printReport(options, keygen, summary, serverName);
+    printReport(options, keygen, summary, updates, serverName);
   }
 } finally {
   await client.db(DATABASE).dropDatabase().catch(() => {});
