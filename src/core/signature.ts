@@ -29,6 +29,9 @@ import { requireBytes, requireLength, requireOptions } from './validate.js';
 /** Size of the size_t that receives the signature length, in bytes (wasm32). */
 const SIZE_T_LENGTH = 4;
 const EMPTY = new Uint8Array(0);
+/** Names of the fields of {@link SignOptions} and {@link VerifyOptions}. */
+const SIGN_OPTIONS: readonly string[] = ['context', 'randomness'];
+const VERIFY_OPTIONS: readonly string[] = ['context'];
 
 export class MlDsa extends KeyEncoding implements SignatureScheme {
   readonly name: SignatureAlgorithm;
@@ -130,7 +133,7 @@ export class MlDsa extends KeyEncoding implements SignatureScheme {
     requireBytes(message, 'message');
     requireBytes(signature, 'signature');
     requireBytes(publicKey, 'publicKey');
-    const context = this.readContext(requireOptions(options, 'verify').context);
+    const context = this.readContext(requireOptions(options, 'verify', VERIFY_OPTIONS).context);
     if (signature.length !== this.signatureLength || publicKey.length !== this.publicKeyLength) {
       return false;
     }
@@ -171,7 +174,7 @@ export class MlDsa extends KeyEncoding implements SignatureScheme {
   }
 
   private readSignOptions(options: unknown): { context: Uint8Array; randomness?: Uint8Array } {
-    const fields = requireOptions(options, 'sign');
+    const fields = requireOptions(options, 'sign', SIGN_OPTIONS);
     const context = this.readContext(fields.context);
     if (fields.randomness === undefined) {
       return { context };

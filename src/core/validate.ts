@@ -24,19 +24,67 @@ export function requireLength(
   return bytes;
 }
 
-/** Throws unless `options` is undefined or a plain options object (not a byte array). */
-export function requireOptions(options: unknown, method: string): Record<string, unknown> {
+/** Joins names as a list in prose: "a", "a and b", "a, b and c". */
+function listNames(names: readonly string[]): string {
+  if (names.length <= 1) {
+    return names.join('');
+  }
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/** Describes the options `method` takes, for the end of a message. */
+function describeAllowed(method: string, allowed: readonly string[]): string {
+  if (allowed.length === 0) {
+    return `${method} takes no options`;
+  }
+  if (allowed.length === 1) {
+    return `the only option is ${allowed[0]}`;
+  }
+  return `the options are ${listNames(allowed)}`;
+}
+
+/**
+ * Throws unless `options` is undefined or an options object, not an array, whose own keys are
+ * all in `allowed`. A misspelled option such as `ctx` therefore fails instead of being ignored.
+ * `allowed` is optional only so that callers which check the keys themselves keep compiling.
+ * Without it, any key is accepted and only the shape of `options` is checked.
+ */
+export function requireOptions(
+  options: unknown,
+  method: string,
+  allowed?: readonly string[],
+): Record<string, unknown> {
   if (options === undefined) {
     return {};
   }
+  const example =
+    allowed === undefined || allowed.length === 0
+      ? 'an options object'
+      : `an options object such as { ${allowed[0]} }`;
   if (options instanceof Uint8Array || ArrayBuffer.isView(options)) {
     throw new InvalidArgumentError(
-      `${method}: the last argument must be an options object such as { context } or ` +
-        `{ randomness }, got a byte array; pass it as a named option`,
+      `${method}: the last argument must be ${example}, got a byte array; pass it as a ` +
+        `named option`,
     );
   }
-  if (typeof options !== 'object' || options === null) {
+  if (Array.isArray(options)) {
+    throw new InvalidArgumentError(`${method}: the last argument must be ${example}, got an array`);
+  }
+  if (options === null) {
+    throw new InvalidArgumentError(`${method}: options must be an object, got null`);
+  }
+  if (typeof options !== 'object') {
     throw new InvalidArgumentError(`${method}: options must be an object, got ${typeof options}`);
   }
-  return options as Record<string, unknown>;
+
+  const fields = options as Record<string, unknown>;
+  if (allowed !== undefined) {
+    const unknown = Object.keys(fields).find((key) => !allowed.includes(key));
+    if (unknown !== undefined) {
+      throw new InvalidArgumentError(
+        `${method}: unknown option ${JSON.stringify(unknown)}; ${describeAllowed(method, allowed)}`,
+      );
+    }
+  }
+  return fields;
 }

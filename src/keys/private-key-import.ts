@@ -4,7 +4,7 @@
  * someone else computed. Every public or expanded key stored beside the seed must match.
  */
 import { InvalidArgumentError, InvalidPrivateKeyError } from '../errors.js';
-import { requireBytes } from '../core/validate.js';
+import { requireBytes, requireOptions } from '../core/validate.js';
 import type { KeyPair } from '../core/types.js';
 import { resolveKeyAlgorithm } from './algorithms.js';
 import type { KeyAlgorithm, KeyAlgorithmInfo } from './algorithms.js';
@@ -18,9 +18,12 @@ import { parseJwk } from './jwk.js';
 import { decodePem } from './pem.js';
 import { decodePkcs8 } from './pkcs8.js';
 import type { DecodedPkcs8 } from './pkcs8.js';
-import { requireObject, requirePrivateKeyFormat } from './private-key.js';
+import { requirePrivateKeyFormat } from './private-key.js';
 import type { EncodedPrivateKey, PrivateKeyFormat } from './private-key.js';
 import { checkPublicKey } from './public-key-check.js';
+
+/** Names of the fields of {@link ImportPrivateKeyOptions}. */
+const IMPORT_OPTIONS: readonly string[] = ['publicKey'];
 
 /** Options of {@link importPrivateKey}. */
 export interface ImportPrivateKeyOptions {
@@ -173,7 +176,7 @@ export function importPrivateKey(
         `got ${typeof deriveFromSeed}`,
     );
   }
-  const fields = options === undefined ? {} : requireObject(options, 'options');
+  const fields = requireOptions(options, 'importPrivateKey', IMPORT_OPTIONS);
   const statedPublicKey =
     fields['publicKey'] === undefined
       ? undefined

@@ -4,7 +4,7 @@
  * it; the import side is in private-key-import.ts.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { requireLength } from '../core/validate.js';
+import { requireLength, requireOptions } from '../core/validate.js';
 import { resolveKeyAlgorithm } from './algorithms.js';
 import type { KeyAlgorithm, KeyAlgorithmInfo } from './algorithms.js';
 import { checkKeyConsistency, checkMlKemSecretKey, embeddedMlKemPublicKey } from './consistency.js';
@@ -41,6 +41,9 @@ export interface ExportPrivateKeyOptions {
   /** Writes a OneAsymmetricKey v2 with the `publicKey` field (PKCS#8 only); false by default. */
   includePublicKey?: boolean;
 }
+
+/** Names of the fields of {@link ExportPrivateKeyOptions}. */
+const EXPORT_OPTIONS: readonly string[] = ['form', 'includePublicKey'];
 
 /** Throws unless `format` is one of {@link PRIVATE_KEY_FORMATS}. */
 export function requirePrivateKeyFormat(format: unknown): PrivateKeyFormat {
@@ -121,7 +124,7 @@ function publicKeyOf(
 }
 
 function readExportOptions(options: unknown): { form?: PrivateKeyForm; includePublicKey: boolean } {
-  const fields = options === undefined ? {} : requireObject(options, 'options');
+  const fields = requireOptions(options, 'exportPrivateKey', EXPORT_OPTIONS);
   const form = fields['form'];
   if (form !== undefined && !PRIVATE_KEY_FORMS.includes(form as PrivateKeyForm)) {
     throw new InvalidArgumentError(
