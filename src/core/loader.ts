@@ -10,9 +10,10 @@
  * In Node the file is read from disk and no global fetch is ever called; in browsers and Web
  * Workers it is fetched from next to the bundle unless the caller passes it.
  */
-import { WasmLoadError, InternalError } from '../errors.js';
+import { InternalError, InvalidArgumentError, WasmLoadError } from '../errors.js';
 import { fillRandom } from './random.js';
 import type { GlueExports } from './runtime.js';
+import { describeType, isDetached } from './validate.js';
 
 /** Build of the module: with WebAssembly SIMD kernels (`simd`) or without (`baseline`). */
 export type ModuleVariant = 'simd' | 'baseline';
@@ -52,6 +53,24 @@ const SIMD_PROBE = new Uint8Array([
   0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
   0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0x0b, // code: i32.const 0, i8x16.splat
 ]);
+/**
+ * Exports that {@link GlueExports} requires, with their kind, in the order they are checked.
+ * `_initialize` is left out because only some builds have it.
+ */
+const REQUIRED_EXPORTS: readonly (readonly [string, WebAssembly.ImportExportKind])[] = [
+  ['memory', 'memory'],
+  ['qyn_init', 'function'],
+  ['qyn_io_reserve', 'function'],
+  ['qyn_liboqs_version', 'function'],
+  ['qyn_stack_base', 'function'],
+  ['qyn_stack_end', 'function'],
+  ['qyn_kem_keypair', 'function'],
+  ['qyn_kem_encapsulate', 'function'],
+  ['qyn_kem_decapsulate', 'function'],
+  ['qyn_sig_keypair', 'function'],
+  ['qyn_sig_sign', 'function'],
+  ['qyn_sig_verify', 'function'],
+];
 /** WASI errno ENOSYS: the function is not supported. */
 const WASI_ENOSYS = 52;
 
@@ -159,6 +178,71 @@ async function fetchInBrowser(file: string, url?: string | URL): Promise<Uint8Ar
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/**
+ * Throws unless `module` has every export of {@link REQUIRED_EXPORTS}, so that a foreign module
+ * fails at load time with its missing export named instead of at the first call into it.
+ */
+function requireGlueExports(module: WebAssembly.Module, source: string): void {
+  const exports = WebAssembly.Module.exports(module);
+  for (const [name, kind] of REQUIRED_EXPORTS) {
+    if (!exports.some((entry) => entry.name === name && entry.kind === kind)) {
+      throw new WasmLoadError(
+        `${source} lacks the ${kind} export ${name}, so it is not this SDK's qynpqc.wasm; ` +
+          `pass qynpqc.wasm or qynpqc-simd.wasm from the @qynauth/pqc package`,
+      );
+    }
+  }
+}
+
+/** Returns whether `value` is a WebAssembly.Module, from any realm. */
+function isWasmModule(value: unknown): value is WebAssembly.Module {
+  try {
+    // The brand check of Module.exports accepts modules of other realms, unlike instanceof.
+    WebAssembly.Module.exports(value as WebAssembly.Module);
+    return true;
+  } catch (error) {
+    if (error instanceof TypeError) {
+      return false;
+    }
+    throw error;
+  }
+}
+
+/** Throws unless each field of `options` that is present has its documented type. */
+function checkLoadOptions(options: LoadOptions): void {
+  const { module, wasmBytes, wasmUrl, simd } = options as Record<keyof LoadOptions, unknown>;
+  if (module !== undefined && !isWasmModule(module)) {
+    throw new InvalidArgumentError(
+      `module must be a WebAssembly.Module, got ${describeType(module)}; compile the bytes ` +
+        `with WebAssembly.compile or pass them as wasmBytes`,
+    );
+  }
+  if (wasmBytes !== undefined) {
+    if (!(wasmBytes instanceof Uint8Array) && !(wasmBytes instanceof ArrayBuffer)) {
+      throw new InvalidArgumentError(
+        `wasmBytes must be a Uint8Array or an ArrayBuffer, got ${describeType(wasmBytes)}`,
+      );
+    }
+    const buffer = wasmBytes instanceof ArrayBuffer ? wasmBytes : wasmBytes.buffer;
+    if (wasmBytes.byteLength === 0 && isDetached(buffer)) {
+      throw new InvalidArgumentError(
+        `wasmBytes is a detached ArrayBuffer or a view over one; it was transferred to another ` +
+          `thread or context, pass a copy`,
+      );
+    }
+  }
+  if (wasmUrl !== undefined && typeof wasmUrl !== 'string' && !(wasmUrl instanceof URL)) {
+    throw new InvalidArgumentError(
+      `wasmUrl must be a string or a URL, got ${describeType(wasmUrl)}`,
+    );
+  }
+  if (simd !== undefined && typeof simd !== 'boolean') {
+    throw new InvalidArgumentError(
+      `simd must be a boolean, got ${describeType(simd)}; omit it to choose by runtime support`,
+    );
+  }
+}
+
 /** Compiles the module named by `options`, or else `file` from the default location. */
 async function compile(file: string, options: LoadOptions): Promise<WebAssembly.Module> {
   let bytes: Uint8Array | ArrayBuffer | undefined = options.wasmBytes;
@@ -167,23 +251,33 @@ async function compile(file: string, options: LoadOptions): Promise<WebAssembly.
       ? await readInNode(file, options.wasmUrl)
       : await fetchInBrowser(file, options.wasmUrl);
   }
+  let module: WebAssembly.Module;
   try {
-    return await WebAssembly.compile(bytes as BufferSource);
+    module = await WebAssembly.compile(bytes as BufferSource);
   } catch (error) {
     throw new WasmLoadError(`could not compile ${file}: ${(error as Error).message}`, {
       cause: error,
     });
   }
+  requireGlueExports(module, file);
+  return module;
 }
 
 /**
  * Compiles the module once per realm and variant and returns the cached promise afterwards, so
  * concurrent first calls compile it once. Options that name a different source bypass the
- * cache.
+ * cache. Rejects with InvalidArgumentError for an option of the wrong type, and with
+ * WasmLoadError for a module that cannot be read or compiled or lacks this SDK's exports.
  */
 export function compilePqcModule(options: LoadOptions = {}): Promise<WebAssembly.Module> {
-  if (options.module !== undefined) {
-    return Promise.resolve(options.module);
+  try {
+    checkLoadOptions(options);
+    if (options.module !== undefined) {
+      requireGlueExports(options.module, 'the module passed as options.module');
+      return Promise.resolve(options.module);
+    }
+  } catch (error) {
+    return Promise.reject(error);
   }
   if (options.wasmBytes !== undefined || options.wasmUrl !== undefined) {
     const source = options.wasmUrl === undefined ? 'the wasmBytes given' : String(options.wasmUrl);

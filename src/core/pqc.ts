@@ -7,6 +7,10 @@ import type { LoadOptions, ModuleVariant } from './loader.js';
 import { WasmRuntime } from './runtime.js';
 import { MlDsa } from './signature.js';
 import type { KemAlgorithm, Pqc, SignatureAlgorithm } from './types.js';
+import { requireOptions } from './validate.js';
+
+/** Names of the fields of {@link LoadOptions}. */
+const LOAD_OPTIONS: readonly string[] = ['module', 'wasmBytes', 'wasmUrl', 'simd'];
 
 /** The loaded SDK. Algorithm objects are created once and cached. */
 export class PqcInstance implements Pqc {
@@ -54,6 +58,7 @@ export class PqcInstance implements Pqc {
  * own memory; the compiled module is cached and shared.
  */
 export async function loadPqc(options: LoadOptions = {}): Promise<PqcInstance> {
+  requireOptions(options, 'loadPqc', LOAD_OPTIONS);
   const glue = await instantiateGlue(options);
   return new PqcInstance(new WasmRuntime(glue));
 }

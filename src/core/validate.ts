@@ -1,11 +1,66 @@
 /** Input checks shared by the algorithm objects; each runs once, at the public boundary. */
 import { InvalidArgumentError, InvalidLengthError } from '../errors.js';
 
-/** Throws unless `value` is a Uint8Array; `parameter` names it in the message. */
+/**
+ * Names the type of `value` for a message: `typeof` for primitives, `null`, and otherwise the
+ * built-in or class name, such as ArrayBuffer, DataView, Int8Array, Array or Object.
+ */
+export function describeType(value: unknown): string {
+  if (value === null) {
+    return 'null';
+  }
+  if (typeof value !== 'object') {
+    return typeof value;
+  }
+  const tag = Object.prototype.toString.call(value).slice('[object '.length, -1);
+  if (tag !== 'Object') {
+    return tag;
+  }
+  const { constructor } = value as { constructor?: { name?: unknown } };
+  const constructorName = constructor?.name;
+  return typeof constructorName === 'string' && constructorName !== '' ? constructorName : 'Object';
+}
+
+/**
+ * Returns whether `buffer` was detached, for example by transferring it to a worker. Node 20
+ * (checked on v20.20.2) has no `ArrayBuffer.prototype.detached`, so where it is missing a
+ * zero-length buffer is tested by constructing a view over it, which throws a TypeError only
+ * when the buffer is detached.
+ */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  const detached: unknown = (buffer as { detached?: unknown }).detached;
+  if (typeof detached === 'boolean') {
+    return detached;
+  }
+  if (buffer.byteLength !== 0) {
+    return false;
+  }
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch (error) {
+    if (error instanceof TypeError) {
+      return true;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Throws unless `value` is a Uint8Array whose buffer is still attached; `parameter` names it in
+ * the message.
+ */
 export function requireBytes(value: unknown, parameter: string): Uint8Array {
   if (!(value instanceof Uint8Array)) {
     const actual = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
     throw new InvalidArgumentError(`${parameter} must be a Uint8Array, got ${actual}`);
+  }
+  // A view over a detached buffer reads as empty, and copying it into the module throws.
+  if (value.length === 0 && isDetached(value.buffer)) {
+    throw new InvalidArgumentError(
+      `${parameter} is a Uint8Array over a detached ArrayBuffer; it was transferred to another ` +
+        `thread or context, pass a copy`,
+    );
   }
   return value;
 }
