@@ -6,13 +6,14 @@ import {
 } from '../core/algorithms.js';
 import type { Encapsulation, KemAlgorithm, KeyPair } from '../core/types.js';
 import {
-  buildTasks,
-  keygenTasks,
   readCallOptions,
   requireArray,
   requireParallel,
+  runBatch,
+  runKeygenBatch,
   runSingle,
 } from './batches.js';
+import type { BatchCall, CheckedCallOptions } from './batches.js';
 import { PoolKeyEncoding } from './pooled-keys.js';
 import type { Scheduler } from './scheduler.js';
 import type { CallOptions, EncapsulateBatchOptions, PooledKem } from './types.js';
@@ -24,17 +25,17 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
   readonly ciphertextLength: number;
   readonly sharedSecretLength = ML_KEM_SHARED_SECRET_LENGTH;
   readonly seedLength = ML_KEM_SEED_LENGTH;
-  /** Maximum number of tasks one batch is split into. */
-  private readonly taskLimit: number;
+  /** Number of tasks a batch is spread over when it has at least that many items. */
+  private readonly batchSpread: number;
 
-  constructor(name: KemAlgorithm, scheduler: Scheduler, taskLimit: number) {
+  constructor(name: KemAlgorithm, scheduler: Scheduler, batchSpread: number) {
     super(scheduler);
     const parameters = KEM_PARAMETERS[name];
     this.name = name;
     this.publicKeyLength = parameters.publicKeyLength;
     this.secretKeyLength = parameters.secretKeyLength;
     this.ciphertextLength = parameters.ciphertextLength;
-    this.taskLimit = taskLimit;
+    this.batchSpread = batchSpread;
   }
 
   async keygen(seed?: Uint8Array, options?: CallOptions): Promise<KeyPair> {
@@ -103,11 +104,9 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
     const operation = `${this.name} keygenBatch`;
     const checked = readCallOptions(options, 'keygenBatch', operation);
 
-    const tasks = keygenTasks<'kem-keygen'>(
+    return runKeygenBatch<'kem-keygen'>(
+      this.batchCall(operation, checked),
       countOrSeeds,
-      this.taskLimit,
-      checked,
-      operation,
       (count, seeds) => ({
         kind: 'kem-keygen',
         algorithm: this.name,
@@ -115,7 +114,6 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
         ...(seeds === undefined ? {} : { seeds }),
       }),
     );
-    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
   }
 
   async encapsulateBatch(
@@ -132,10 +130,9 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
       operation,
     );
 
-    const tasks = buildTasks<'kem-encapsulate', Uint8Array>(
+    return runBatch<'kem-encapsulate', Uint8Array>(
+      this.batchCall(operation, checked),
       keys,
-      this.taskLimit,
-      checked.transfer,
       (slice, start, end) => ({
         kind: 'kem-encapsulate',
         algorithm: this.name,
@@ -144,7 +141,6 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
       }),
       (request) => [...request.publicKeys, ...(request.randomness ?? [])],
     );
-    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
   }
 
   async decapsulateBatch(
@@ -156,14 +152,16 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
     const checked = readCallOptions(options, 'decapsulateBatch', operation);
     const items = requireArray<Uint8Array>(ciphertexts, 'ciphertexts', operation);
 
-    const tasks = buildTasks<'kem-decapsulate', Uint8Array>(
+    return runBatch<'kem-decapsulate', Uint8Array>(
+      this.batchCall(operation, checked),
       items,
-      this.taskLimit,
-      checked.transfer,
       (slice) => ({ kind: 'kem-decapsulate', algorithm: this.name, ciphertexts: slice, secretKey }),
       (request) => [...request.ciphertexts, request.secretKey],
     );
-    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
+  }
+
+  private batchCall(operation: string, options: CheckedCallOptions): BatchCall {
+    return { scheduler: this.scheduler, operation, spread: this.batchSpread, options };
   }
 
   protected expandSeed(

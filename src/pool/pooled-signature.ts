@@ -3,13 +3,14 @@ import { ML_DSA_SEED_LENGTH, SIGNATURE_PARAMETERS } from '../core/algorithms.js'
 import type { KeyPair, SignatureAlgorithm } from '../core/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import {
-  buildTasks,
-  keygenTasks,
   readCallOptions,
   requireArray,
   requireParallel,
+  runBatch,
+  runKeygenBatch,
   runSingle,
 } from './batches.js';
+import type { BatchCall, CheckedCallOptions } from './batches.js';
 import { PoolKeyEncoding } from './pooled-keys.js';
 import type { VerifyItem } from './protocol.js';
 import type { Scheduler } from './scheduler.js';
@@ -45,17 +46,17 @@ export class PoolSignatureScheme extends PoolKeyEncoding implements PooledSignat
   readonly secretKeyLength: number;
   readonly signatureLength: number;
   readonly seedLength = ML_DSA_SEED_LENGTH;
-  /** Maximum number of tasks one batch is split into. */
-  private readonly taskLimit: number;
+  /** Number of tasks a batch is spread over when it has at least that many items. */
+  private readonly batchSpread: number;
 
-  constructor(name: SignatureAlgorithm, scheduler: Scheduler, taskLimit: number) {
+  constructor(name: SignatureAlgorithm, scheduler: Scheduler, batchSpread: number) {
     super(scheduler);
     const parameters = SIGNATURE_PARAMETERS[name];
     this.name = name;
     this.publicKeyLength = parameters.publicKeyLength;
     this.secretKeyLength = parameters.secretKeyLength;
     this.signatureLength = parameters.signatureLength;
-    this.taskLimit = taskLimit;
+    this.batchSpread = batchSpread;
   }
 
   async keygen(seed?: Uint8Array, options?: CallOptions): Promise<KeyPair> {
@@ -130,11 +131,9 @@ export class PoolSignatureScheme extends PoolKeyEncoding implements PooledSignat
     const operation = `${this.name} keygenBatch`;
     const checked = readCallOptions(options, 'keygenBatch', operation);
 
-    const tasks = keygenTasks<'signature-keygen'>(
+    return runKeygenBatch<'signature-keygen'>(
+      this.batchCall(operation, checked),
       countOrSeeds,
-      this.taskLimit,
-      checked,
-      operation,
       (count, seeds) => ({
         kind: 'signature-keygen',
         algorithm: this.name,
@@ -142,7 +141,6 @@ export class PoolSignatureScheme extends PoolKeyEncoding implements PooledSignat
         ...(seeds === undefined ? {} : { seeds }),
       }),
     );
-    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
   }
 
   async signBatch(
@@ -161,10 +159,9 @@ export class PoolSignatureScheme extends PoolKeyEncoding implements PooledSignat
     );
     const context = checked.context as Uint8Array | undefined;
 
-    const tasks = buildTasks<'signature-sign', Uint8Array>(
+    return runBatch<'signature-sign', Uint8Array>(
+      this.batchCall(operation, checked),
       items,
-      this.taskLimit,
-      checked.transfer,
       (slice, start, end) => ({
         kind: 'signature-sign',
         algorithm: this.name,
@@ -180,7 +177,6 @@ export class PoolSignatureScheme extends PoolKeyEncoding implements PooledSignat
         ...(request.randomness ?? []),
       ],
     );
-    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
   }
 
   async verifyBatch(items: readonly VerifyItem[], options?: CallOptions): Promise<boolean[]> {
@@ -196,10 +192,9 @@ export class PoolSignatureScheme extends PoolKeyEncoding implements PooledSignat
       }
     });
 
-    const tasks = buildTasks<'signature-verify', VerifyItem>(
+    return runBatch<'signature-verify', VerifyItem>(
+      this.batchCall(operation, checked),
       list,
-      this.taskLimit,
-      checked.transfer,
       // Only the known fields are sent, so extra properties of the caller's objects never cross.
       (slice) => ({
         kind: 'signature-verify',
@@ -214,7 +209,10 @@ export class PoolSignatureScheme extends PoolKeyEncoding implements PooledSignat
           item.context,
         ]),
     );
-    return this.scheduler.submit(operation, tasks, { signal: checked.signal, isBatch: true });
+  }
+
+  private batchCall(operation: string, options: CheckedCallOptions): BatchCall {
+    return { scheduler: this.scheduler, operation, spread: this.batchSpread, options };
   }
 
   protected expandSeed(

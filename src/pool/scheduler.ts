@@ -115,13 +115,9 @@ export class Scheduler {
     options: { signal?: AbortSignal | undefined; isBatch: boolean },
   ): Promise<ResultOf<K>[]> {
     const { signal } = options;
-    const error = this.newCallError(operation, signal);
+    const error = this.newCallError(operation, signal, inputs.length);
     if (error !== undefined) {
       return Promise.reject(error);
-    }
-    const waiting = this.queue.length + Math.max(0, inputs.length - this.idleWorkers.length);
-    if (waiting > this.settings.maxQueue) {
-      return Promise.reject(new QueueFullError(this.settings.maxQueue, inputs.length));
     }
     if (inputs.length === 0) {
       return Promise.resolve([]);
@@ -155,16 +151,26 @@ export class Scheduler {
   }
 
   /**
-   * Returns the error a new call of `operation` gets before anything runs: PoolClosedError after
-   * `close()` or `terminate()`, AbortError when `signal` has already fired, otherwise undefined.
-   * Methods that run on the calling thread check it too, so they reject in the same states.
+   * Returns the error a new call of `operation` with `taskCount` tasks gets before anything
+   * runs: PoolClosedError after `close()` or `terminate()`, AbortError when `signal` has already
+   * fired, QueueFullError when the tasks that would wait for a worker exceed `maxQueue`,
+   * otherwise undefined. Methods that run on the calling thread check it too, with no tasks,
+   * so they reject in the same states.
    */
-  newCallError(operation: string, signal: AbortSignal | undefined): Error | undefined {
+  newCallError(
+    operation: string,
+    signal: AbortSignal | undefined,
+    taskCount = 0,
+  ): Error | undefined {
     if (this.state !== 'open') {
       return new PoolClosedError(operation);
     }
     if (signal?.aborted === true) {
       return new AbortError(operation, { cause: signal.reason });
+    }
+    const waiting = this.queue.length + Math.max(0, taskCount - this.idleWorkers.length);
+    if (taskCount > 0 && waiting > this.settings.maxQueue) {
+      return new QueueFullError(this.settings.maxQueue, taskCount);
     }
     return undefined;
   }

@@ -39,8 +39,9 @@ export interface PoolOptions extends LoadOptions {
   size?: number;
   /**
    * Maximum number of tasks waiting for a worker; a call that would exceed it rejects with
-   * `ERR_QUEUE_FULL`. A single call is one task and a batch is split into at most 4 × `size`
-   * tasks. Default: 1024 × `size`.
+   * `ERR_QUEUE_FULL` before anything is queued. A single call is one task. A batch is one task
+   * per 64 items, and at least 4 × `size` tasks when it has that many items. Infinity turns
+   * the limit off. Default: 1024 × `size`.
    */
   maxQueue?: number;
   /**

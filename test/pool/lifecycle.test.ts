@@ -1,7 +1,8 @@
 // Worker crashes, aborts, close(), terminate() and the queue limit, on real worker threads.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadPqc } from '../../src/index.js';
+import { InvalidArgumentError, loadPqc } from '../../src/index.js';
 import type { KeyPair } from '../../src/index.js';
+import { MAX_BATCH_LENGTH, MAX_ITEMS_PER_TASK } from '../../src/pool/batches.js';
 import {
   AbortError,
   CloseTimeoutError,
@@ -26,6 +27,24 @@ async function openPool(options: PoolOptions): Promise<PqcPool> {
 /** Starts a call that keeps one worker busy for tens of milliseconds. */
 function slowCall(pool: PqcPool, signal?: AbortSignal): Promise<Uint8Array> {
   return pool.signature('ML-DSA-87').sign(slowMessage, signer.secretKey, { signal });
+}
+
+/** Resolves to how `promise` settled, or rejects if it has not settled within `ms`. */
+async function settleWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+  label: string,
+): Promise<PromiseSettledResult<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    const [settled] = await Promise.race([Promise.allSettled([promise]), timeout]);
+    return settled!;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 afterEach(async () => {
@@ -256,6 +275,130 @@ describe('queue limit', () => {
     expect(batchError).toBeInstanceOf(QueueFullError);
     await Promise.all([running, ...queued]);
     await expect(pool.kem('ML-KEM-512').keygenBatch(2)).resolves.toHaveLength(2);
+  });
+});
+
+describe('batch splitting', () => {
+  it('splits a batch into bounded tasks', async () => {
+    const pool = await openPool({ size: 1 });
+    const count = 10 * MAX_ITEMS_PER_TASK + 1;
+
+    const batch = pool.kem('ML-KEM-512').keygenBatch(count);
+
+    // One task is running and the other ten of the eleven wait.
+    expect(pool.stats.running).toBe(1);
+    expect(pool.stats.queued).toBe(10);
+    await expect(batch).resolves.toHaveLength(count);
+  });
+
+  it('keeps order across tasks', async () => {
+    const pool = await openPool({ size: 2 });
+    const core = (await loadPqc()).kem('ML-KEM-512');
+    const seeds = Array.from({ length: 3 * MAX_ITEMS_PER_TASK + 5 }, (_, i) => pattern(64, i));
+
+    const pairs = await pool.kem('ML-KEM-512').keygenBatch(seeds);
+
+    expect(pairs).toHaveLength(seeds.length);
+    pairs.forEach((pair, i) => {
+      expect(pair.publicKey, `pair ${i}`).toEqual(core.keygen(seeds[i]).publicKey);
+    });
+    const publicKeys = pairs.map((pair) => pair.publicKey);
+    const failing = 2 * MAX_ITEMS_PER_TASK + 3;
+    publicKeys[failing] = pattern(7, 0);
+    const error = await rejectionOf(pool.kem('ML-KEM-512').encapsulateBatch(publicKeys));
+    expect(error.message).toBe(
+      `publicKey must be 800 bytes for ML-KEM-512, got 7 (item ${failing} of the batch)`,
+    );
+  });
+
+  it('stops an aborted large batch soon', async () => {
+    const pool = await openPool({ size: 1 });
+    const controller = new AbortController();
+    // About 1000 tasks of ML-DSA-87 key generation, several seconds of work for one worker.
+    const batch = pool
+      .signature('ML-DSA-87')
+      .keygenBatch(1000 * MAX_ITEMS_PER_TASK, { signal: controller.signal });
+    const outcome = rejectionOf(batch);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const rssAtAbort = process.memoryUsage().rss;
+    controller.abort();
+    const error = await outcome;
+    const next = await settleWithin(
+      pool.kem('ML-KEM-512').keygen(pattern(64, 3)),
+      1500,
+      'the call after the abort',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const rssGrowth = process.memoryUsage().rss - rssAtAbort;
+
+    expect(error).toBeInstanceOf(AbortError);
+    expect(next.status).toBe('fulfilled');
+    expect(pool.stats.running).toBe(0);
+    expect(pool.stats.queued).toBe(0);
+    expect(rssGrowth).toBeLessThan(64 << 20);
+  });
+
+  it('rejects an oversized batch at once', async () => {
+    const pool = await openPool({ size: 1 });
+    const { publicKey } = await pool.kem('ML-KEM-512').keygen();
+
+    const keygen = await settleWithin(
+      pool.kem('ML-KEM-512').keygenBatch(1_000_000),
+      1000,
+      'keygenBatch(1000000)',
+    );
+    const encapsulate = await settleWithin(
+      pool.kem('ML-KEM-512').encapsulateBatch(new Array<Uint8Array>(1_000_000).fill(publicKey)),
+      1000,
+      'encapsulateBatch of 1000000 keys',
+    );
+
+    for (const result of [keygen, encapsulate]) {
+      expect(result.status).toBe('rejected');
+      const reason = (result as PromiseRejectedResult).reason as QueueFullError;
+      expect(reason).toBeInstanceOf(QueueFullError);
+      expect(reason.code).toBe('ERR_QUEUE_FULL');
+      expect(reason.maxQueue).toBe(1024);
+    }
+    expect(pool.stats.running).toBe(0);
+    expect(pool.stats.queued).toBe(0);
+  });
+
+  it('rejects a batch over the maximum length', async () => {
+    const pool = await openPool({ size: 1, maxQueue: Infinity });
+
+    const result = await settleWithin(
+      pool.kem('ML-KEM-512').keygenBatch(1e9),
+      1000,
+      'keygenBatch(1e9)',
+    );
+
+    expect(result.status).toBe('rejected');
+    const reason = (result as PromiseRejectedResult).reason as InvalidArgumentError;
+    expect(reason).toBeInstanceOf(InvalidArgumentError);
+    expect(reason.code).toBe('ERR_INVALID_ARGUMENT');
+    expect(reason.message).toBe(
+      `ML-KEM-512 keygenBatch: a batch may have at most ${MAX_BATCH_LENGTH} items, ` +
+        `got 1000000000; split it into several calls`,
+    );
+    expect(pool.stats.running).toBe(0);
+    expect(pool.stats.queued).toBe(0);
+  });
+
+  it('counts batch tasks against maxQueue', async () => {
+    const pool = await openPool({ size: 1, maxQueue: 10 });
+
+    // Twelve tasks: one runs at once and eleven would wait, one more than maxQueue.
+    const tooMany = await rejectionOf(
+      pool.kem('ML-KEM-512').keygenBatch(11 * MAX_ITEMS_PER_TASK + 1),
+    );
+    const fits = pool.kem('ML-KEM-512').keygenBatch(11 * MAX_ITEMS_PER_TASK);
+
+    expect(tooMany).toBeInstanceOf(QueueFullError);
+    expect(tooMany.message).toContain('this call needs 12 slots');
+    expect(pool.stats.queued).toBe(10);
+    await expect(fits).resolves.toHaveLength(11 * MAX_ITEMS_PER_TASK);
   });
 });
 
