@@ -8,7 +8,14 @@ import { isKemAlgorithm } from '../core/algorithms.js';
 import type { MlKem } from '../core/kem.js';
 import { loadPqc } from '../core/pqc.js';
 import type { MlDsa } from '../core/signature.js';
-import { decodeBase64, encodeBase64, readBase64File, writeTextFile } from './files.js';
+import {
+  decodeBase64,
+  encodeBase64,
+  nonEmptyPath,
+  readBase64File,
+  writeTextFile,
+  writeTextFiles,
+} from './files.js';
 
 const ALL = [...KEM_ALGORITHMS, ...SIGNATURE_ALGORITHMS];
 
@@ -35,6 +42,10 @@ function algorithmOption(defaultName: string, choices: readonly string[]): Optio
   return new Option('-a, --alg <name>', 'algorithm').choices(choices).default(defaultName);
 }
 
+function forceOption(): Option {
+  return new Option('--force', 'replace output files that already exist instead of stopping');
+}
+
 async function readContext(options: { context?: string; contextFile?: string }): Promise<Uint8Array | undefined> {
   if (options.contextFile !== undefined) return new Uint8Array(await readFile(options.contextFile));
   if (options.context !== undefined) return new TextEncoder().encode(options.context);
@@ -46,33 +57,43 @@ export function registerCoreCommands(program: Command): void {
     .command('keygen')
     .description('generate a key pair and write it as base64 files: public.key, secret.key, seed.key')
     .addOption(algorithmOption('ML-KEM-768', ALL))
-    .requiredOption('-o, --out <dir>', 'folder to write the key files to (created if missing)')
+    .requiredOption(
+      '-o, --out <dir>',
+      'folder to write the key files to (created if missing)',
+      nonEmptyPath('--out'),
+    )
+    .addOption(forceOption())
     .addOption(
       new Option('-f, --format <format>', 'base64 raw keys, or PEM (SPKI public.pem, PKCS#8 seed private.pem)')
         .choices(['base64', 'pem'])
         .default('base64'),
     )
-    .action(async (options: { alg: string; out: string; format: 'base64' | 'pem' }) => {
+    .action(async (options: { alg: string; out: string; format: 'base64' | 'pem'; force?: boolean }) => {
       const pqc = await loadPqc();
       const algorithm = isKemAlgorithm(options.alg)
         ? pqc.kem(options.alg)
         : pqc.signature(options.alg as SignatureAlgorithm);
       const keys = algorithm.keygen();
-      let written: string[];
-      if (options.format === 'pem') {
-        const privatePem = algorithm.exportPrivateKey(keys, 'pkcs8-pem');
-        await writeTextFile(join(options.out, 'public.pem'), algorithm.exportPublicKey(keys.publicKey, 'spki-pem'), false);
-        await writeTextFile(join(options.out, 'private.pem'), privatePem, true);
-        written = ['public.pem', 'private.pem'];
-      } else {
-        await writeTextFile(join(options.out, 'public.key'), encodeBase64(keys.publicKey), false);
-        await writeTextFile(join(options.out, 'secret.key'), encodeBase64(keys.secretKey), true);
-        await writeTextFile(join(options.out, 'seed.key'), encodeBase64(keys.seed), true);
-        written = ['public.key', 'secret.key', 'seed.key'];
-      }
+      const files: Array<[name: string, text: string, secret: boolean]> =
+        options.format === 'pem'
+          ? [
+              ['public.pem', algorithm.exportPublicKey(keys.publicKey, 'spki-pem'), false],
+              ['private.pem', algorithm.exportPrivateKey(keys, 'pkcs8-pem'), true],
+            ]
+          : [
+              ['public.key', encodeBase64(keys.publicKey), false],
+              ['secret.key', encodeBase64(keys.secretKey), true],
+              ['seed.key', encodeBase64(keys.seed), true],
+            ];
       keys.secretKey.fill(0);
       keys.seed.fill(0);
-      console.log(`wrote ${options.alg} key pair to ${options.out} (${written.join(', ')})`);
+
+      await writeTextFiles(
+        files.map(([name, text, secret]) => ({ path: join(options.out, name), text, secret })),
+        { force: options.force === true },
+      );
+      const written = files.map(([name]) => name).join(', ');
+      console.log(`wrote ${options.alg} key pair to ${options.out} (${written})`);
     });
 
   program
@@ -80,13 +101,21 @@ export function registerCoreCommands(program: Command): void {
     .description('encapsulate to a public key; writes ciphertext.key and shared-secret.key')
     .addOption(algorithmOption('ML-KEM-768', KEM_ALGORITHMS))
     .requiredOption('-p, --public-key <file>', 'public key file: base64 raw key or PEM')
-    .requiredOption('-o, --out <dir>', 'folder to write ciphertext.key and shared-secret.key to')
-    .action(async (options: { alg: KemAlgorithm; publicKey: string; out: string }) => {
+    .requiredOption(
+      '-o, --out <dir>',
+      'folder to write ciphertext.key and shared-secret.key to',
+      nonEmptyPath('--out'),
+    )
+    .addOption(forceOption())
+    .action(async (options: { alg: KemAlgorithm; publicKey: string; out: string; force?: boolean }) => {
       const kem = (await loadPqc()).kem(options.alg);
       const { ciphertext, sharedSecret } = kem.encapsulate(await readPublicKey(kem, options.publicKey));
-      await writeTextFile(join(options.out, 'ciphertext.key'), encodeBase64(ciphertext), false);
-      await writeTextFile(join(options.out, 'shared-secret.key'), encodeBase64(sharedSecret), true);
+      const files = [
+        { path: join(options.out, 'ciphertext.key'), text: encodeBase64(ciphertext), secret: false },
+        { path: join(options.out, 'shared-secret.key'), text: encodeBase64(sharedSecret), secret: true },
+      ];
       sharedSecret.fill(0);
+      await writeTextFiles(files, { force: options.force === true });
       console.log(`wrote ciphertext.key and shared-secret.key to ${options.out}`);
     });
 
@@ -96,19 +125,33 @@ export function registerCoreCommands(program: Command): void {
     .addOption(algorithmOption('ML-KEM-768', KEM_ALGORITHMS))
     .requiredOption('-s, --secret-key <file>', 'secret key file: base64 expanded key or PEM PKCS#8')
     .requiredOption('-c, --ciphertext <file>', 'base64 ciphertext file')
-    .option('-o, --out <file>', 'file to write the base64 shared secret to, readable by the owner only')
-    .action(async (options: { alg: KemAlgorithm; secretKey: string; ciphertext: string; out?: string }) => {
-      const kem = (await loadPqc()).kem(options.alg);
-      const secretKey = await readSecretKey(kem, options.secretKey);
-      const sharedSecret = kem.decapsulate(await readBase64File(options.ciphertext), secretKey);
-      secretKey.fill(0);
-      if (options.out === undefined) {
-        console.log(encodeBase64(sharedSecret));
-      } else {
-        await writeTextFile(options.out, encodeBase64(sharedSecret), true);
-      }
-      sharedSecret.fill(0);
-    });
+    .option(
+      '-o, --out <file>',
+      'file to write the base64 shared secret to, readable by the owner only',
+      nonEmptyPath('--out'),
+    )
+    .addOption(forceOption())
+    .action(
+      async (options: {
+        alg: KemAlgorithm;
+        secretKey: string;
+        ciphertext: string;
+        out?: string;
+        force?: boolean;
+      }) => {
+        const kem = (await loadPqc()).kem(options.alg);
+        const secretKey = await readSecretKey(kem, options.secretKey);
+        const sharedSecret = kem.decapsulate(await readBase64File(options.ciphertext), secretKey);
+        secretKey.fill(0);
+        const encoded = encodeBase64(sharedSecret);
+        sharedSecret.fill(0);
+        if (options.out === undefined) {
+          console.log(encoded);
+        } else {
+          await writeTextFile(options.out, encoded, true, { force: options.force === true });
+        }
+      },
+    );
 
   program
     .command('sign')
@@ -116,7 +159,8 @@ export function registerCoreCommands(program: Command): void {
     .addOption(algorithmOption('ML-DSA-65', SIGNATURE_ALGORITHMS))
     .requiredOption('-s, --secret-key <file>', 'secret key file: base64 expanded key or PEM PKCS#8')
     .requiredOption('-m, --message <file>', 'file to sign (any bytes)')
-    .requiredOption('-o, --out <file>', 'file to write the base64 signature to')
+    .requiredOption('-o, --out <file>', 'file to write the base64 signature to', nonEmptyPath('--out'))
+    .addOption(forceOption())
     .option('--context <text>', 'FIPS 204 context string, UTF-8, at most 255 bytes')
     .option('--context-file <file>', 'FIPS 204 context string as raw bytes from a file')
     .option('--deterministic', 'use the deterministic variant (rnd = 32 zero bytes)')
@@ -129,6 +173,7 @@ export function registerCoreCommands(program: Command): void {
         context?: string;
         contextFile?: string;
         deterministic?: boolean;
+        force?: boolean;
       }) => {
         const dsa = (await loadPqc()).signature(options.alg);
         const secretKey = await readSecretKey(dsa, options.secretKey);
@@ -137,7 +182,7 @@ export function registerCoreCommands(program: Command): void {
           randomness: options.deterministic ? new Uint8Array(32) : undefined,
         });
         secretKey.fill(0);
-        await writeTextFile(options.out, encodeBase64(signature), false);
+        await writeTextFile(options.out, encodeBase64(signature), false, { force: options.force === true });
         console.log(`wrote ${options.alg} signature to ${options.out}`);
       },
     );

@@ -9,17 +9,6 @@ import type { StoreContext } from '../store/context.js';
 import { DatabaseError, StoreValidationError } from '../store/errors.js';
 
 /**
- * An expected failure of a command, with a message that names the cause and the next step.
- * `qynpqc` prints the message and exits with 2.
- */
-export class CommandError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CommandError';
-  }
-}
-
-/**
  * Returns a commander parser for an option that takes a positive integer. It throws
  * `StoreValidationError` naming the option, the value and `hint`, the accepted values.
  */

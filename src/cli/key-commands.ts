@@ -23,15 +23,17 @@ import { generateUserKeyPairs, zeroUserKeyPairs } from '../store/key-source.js';
 import { KeyStore } from '../store/keys.js';
 import type { StoredKey } from '../store/keys.js';
 import { USER_KEM_ALGORITHM, USER_SIGNATURE_ALGORITHM } from '../store/schema.js';
-import { CommandError, positiveInteger, withDatabase, withDatabaseOptions } from './database.js';
+import { CommandError } from './command-error.js';
+import { positiveInteger, withDatabase, withDatabaseOptions } from './database.js';
 import type { DatabaseOptions } from './database.js';
-import { writeTextFile } from './files.js';
+import { firstExistingPath, nonEmptyPath, writeTextFile } from './files.js';
 import { createProgressReporter } from './progress.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 interface KeyFileOptions {
   out?: string;
+  force?: boolean;
   discardSecretKeys?: boolean;
   lifetimeDays: number;
 }
@@ -48,7 +50,12 @@ function positiveNumber(name: string): (text: string) => number {
 
 function keyFileOptions(command: Command): Command {
   return command
-    .option('-o, --out <dir>', 'folder to write the secret keys to, as PKCS#8 PEM files (mode 0600)')
+    .option(
+      '-o, --out <dir>',
+      'folder to write the secret keys to, as PKCS#8 PEM files (mode 0600)',
+      nonEmptyPath('--out'),
+    )
+    .option('--force', 'replace key files that already exist in --out instead of stopping')
     .option('--discard-secret-keys', 'store the public keys only and throw the secret keys away')
     .option('--lifetime-days <days>', 'days until pqcKeyExpiresAt', positiveNumber('--lifetime-days'), 365);
 }
@@ -80,13 +87,6 @@ function userKeyFiles(pqc: PqcInstance, keyId: string, pairs: UserKeyPairs): Key
   ];
 }
 
-/** Writes the files of one user's key pairs to `directory`. */
-async function writeUserKeys(pqc: PqcInstance, directory: string, keyId: string, pairs: UserKeyPairs): Promise<void> {
-  for (const [name, text, secret] of userKeyFiles(pqc, keyId, pairs)) {
-    await writeTextFile(join(directory, name), text, secret);
-  }
-}
-
 /** A key file written under a temporary name, and the name it gets once the database write succeeded. */
 interface StagedFile {
   temporary: string;
@@ -101,22 +101,37 @@ async function removeStagedFiles(files: readonly StagedFile[]): Promise<void> {
 }
 
 /**
- * Writes the key files to temporary names in `directory`, secret keys with mode 0600. On failure
- * removes what it wrote and throws `CommandError`.
+ * Writes the key files of `email` to new files under temporary names in `directory`, secret keys
+ * with mode 0600. Unless `force` is set, it first throws `CommandError` when a key file already
+ * exists under its final name, because the rename into place would replace it. On a failed write
+ * it removes what it wrote and throws `CommandError`.
  */
 async function stageUserKeys(
   pqc: PqcInstance,
   directory: string,
+  email: string,
   keyId: string,
   pairs: UserKeyPairs,
+  force: boolean,
 ): Promise<StagedFile[]> {
+  const files = userKeyFiles(pqc, keyId, pairs);
+  if (!force) {
+    const existing = await firstExistingPath(files.map(([name]) => join(directory, name)));
+    if (existing !== undefined) {
+      throw new CommandError(
+        `${existing} already exists, so no keys were stored for ${email}; pass --force to ` +
+          'replace the key files, or pick another --out',
+      );
+    }
+  }
+
   const suffix = `${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
   const staged: StagedFile[] = [];
   try {
-    for (const [name, text, secret] of userKeyFiles(pqc, keyId, pairs)) {
+    for (const [name, text, secret] of files) {
       const file = { temporary: join(directory, `.${name}.${suffix}`), final: join(directory, name) };
+      await writeTextFile(file.temporary, text, secret, { force: false });
       staged.push(file);
-      await writeTextFile(file.temporary, text, secret);
     }
     return staged;
   } catch (error) {
@@ -129,7 +144,10 @@ async function stageUserKeys(
   }
 }
 
-/** Renames staged key files into place; throws `CommandError` naming the files left behind. */
+/**
+ * Renames staged key files into place; throws `CommandError` naming the files left behind.
+ * NOTE: `rename` replaces a file created under a final name after {@link stageUserKeys} checked it.
+ */
 async function moveIntoPlace(files: readonly StagedFile[], email: string, keyId: string): Promise<void> {
   for (const [index, file] of files.entries()) {
     try {
@@ -208,7 +226,10 @@ async function enrollOne(
     try {
       const publicKeys = { kemPublicKey: pairs!.kem.publicKey, signaturePublicKey: pairs!.signature.publicKey };
       const keyId = userKeyPairId(publicKeys);
-      const staged = options.out === undefined ? [] : await stageUserKeys(pqc, options.out, keyId, pairs!);
+      const staged =
+        options.out === undefined
+          ? []
+          : await stageUserKeys(pqc, options.out, email, keyId, pairs!, options.force === true);
 
       let stored: StoredKey;
       try {
@@ -291,7 +312,14 @@ async function enrollAllMissing(
             out === undefined
               ? undefined
               : async (user, pairs) => {
-                  const files = await stageUserKeys(pqc, userDirectory(out, user.userId), user.keyId, pairs);
+                  const files = await stageUserKeys(
+                    pqc,
+                    userDirectory(out, user.userId),
+                    user.email,
+                    user.keyId,
+                    pairs,
+                    options.force === true,
+                  );
                   return {
                     commit: () => moveIntoPlace(files, user.email, user.keyId),
                     discard: () => removeStagedFiles(files),

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { PqcError } from '../errors.js';
 import { registerCoreCommands } from './core-commands.js';
-import { CommandError } from './database.js';
+import { CommandError } from './command-error.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerMigrateCommands } from './migrate-commands.js';
 

@@ -16,6 +16,7 @@ import type { DatabaseSnapshot } from '../store/validate.js';
 import { StoreValidationError } from '../store/errors.js';
 import { positiveInteger, withDatabase, withDatabaseOptions } from './database.js';
 import type { DatabaseOptions } from './database.js';
+import { nonEmptyPath } from './files.js';
 
 /** Milliseconds, as commander parses them from an option. */
 function milliseconds(name: string): (text: string) => number {
@@ -168,7 +169,11 @@ function registerValidate(program: Command): void {
 function registerBackup(program: Command): void {
   withDatabaseOptions(program.command('backup'))
     .description('write users and the store collections to a file as canonical Extended JSON')
-    .requiredOption('-o, --out <file>', 'backup file to write; replaced only once it is complete')
+    .requiredOption(
+      '-o, --out <file>',
+      'backup file to write; replaced only once it is complete',
+      nonEmptyPath('--out'),
+    )
     .option('--collection <name...>', 'collections to save instead of the default set')
     .action(async (options: DatabaseOptions & { out: string; collection?: string[] }) => {
       await withDatabase(options, async ({ context }) => {

@@ -1,6 +1,17 @@
 // Runs the qynpqc command on real key files. Needs `npm run build` first.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +23,15 @@ const CLI = fileURLToPath(new URL('../../bin/qynpqc.js', import.meta.url));
 let folder: string;
 
 async function qynpqc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return qynpqcIn(process.cwd(), ...args);
+}
+
+async function qynpqcIn(
+  cwd: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execute(process.execPath, [CLI, ...args]);
+    const { stdout, stderr } = await execute(process.execPath, [CLI, ...args], { cwd });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failure = error as { code: number; stdout: string; stderr: string };
@@ -105,5 +123,159 @@ describe('qynpqc PEM keys', () => {
     expect(decapsulated.stdout.trim()).toBe(
       readFileSync(join(folder, 'kem-pem-enc', 'shared-secret.key'), 'utf8').trim(),
     );
+  });
+});
+
+/** Creates `path` with `text` and mode 0644, the way an earlier run or another tool leaves it. */
+function plantFile(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o644 });
+  expect(statSync(path).mode & 0o777).toBe(0o644);
+}
+
+function mode(path: string): number {
+  return statSync(path).mode & 0o777;
+}
+
+describe('qynpqc output files', () => {
+  it('keygen rejects existing 0644 secret keys', async () => {
+    const out = join(folder, 'existing-keys');
+    mkdirSync(out);
+    plantFile(join(out, 'secret.key'), 'old secret key\n');
+    plantFile(join(out, 'seed.key'), 'old seed\n');
+
+    const refused = await qynpqc('keygen', '--out', out);
+
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${join(out, 'secret.key')} already exists`);
+    expect(refused.stderr).toContain('pass --force to replace it, or pick another --out');
+    expect(readFileSync(join(out, 'secret.key'), 'utf8')).toBe('old secret key\n');
+    expect(readFileSync(join(out, 'seed.key'), 'utf8')).toBe('old seed\n');
+    expect(existsSync(join(out, 'public.key'))).toBe(false);
+  });
+
+  it('keygen --force replaces them with mode 0600', async () => {
+    const out = join(folder, 'forced-keys');
+    mkdirSync(out);
+    plantFile(join(out, 'secret.key'), 'old secret key\n');
+    plantFile(join(out, 'seed.key'), 'old seed\n');
+
+    const forced = await qynpqc('keygen', '--out', out, '--force');
+
+    expect(forced.code).toBe(0);
+    expect(mode(join(out, 'secret.key'))).toBe(0o600);
+    expect(mode(join(out, 'seed.key'))).toBe(0o600);
+    expect(readFileSync(join(out, 'secret.key'), 'utf8')).not.toContain('old');
+    expect(readFileSync(join(out, 'seed.key'), 'utf8')).not.toContain('old');
+    expect(readdirSync(out).sort()).toEqual(['public.key', 'secret.key', 'seed.key']);
+  });
+
+  it('keygen keeps the keys of an earlier run', async () => {
+    for (const format of ['base64', 'pem']) {
+      const out = join(folder, `second-${format}`);
+      expect((await qynpqc('keygen', '--format', format, '--out', out)).code).toBe(0);
+      const before = Object.fromEntries(
+        readdirSync(out).map((name) => [name, readFileSync(join(out, name), 'utf8')]),
+      );
+
+      const second = await qynpqc('keygen', '--format', format, '--out', out);
+
+      expect(second.code, format).toBe(2);
+      expect(second.stderr, format).toContain('already exists');
+      for (const [name, text] of Object.entries(before)) {
+        expect(readFileSync(join(out, name), 'utf8'), `${format} ${name}`).toBe(text);
+      }
+    }
+  });
+
+  it('keygen does not follow a symlinked secret key', async () => {
+    const out = join(folder, 'symlinked-keys');
+    mkdirSync(out);
+    const target = join(folder, 'symlink-target.txt');
+    writeFileSync(target, 'not a key\n', { mode: 0o644 });
+    symlinkSync(target, join(out, 'secret.key'));
+
+    const refused = await qynpqc('keygen', '--out', out);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${join(out, 'secret.key')} already exists`);
+    expect(readFileSync(target, 'utf8')).toBe('not a key\n');
+
+    const forced = await qynpqc('keygen', '--out', out, '--force');
+    expect(forced.code).toBe(0);
+    expect(lstatSync(join(out, 'secret.key')).isSymbolicLink()).toBe(false);
+    expect(mode(join(out, 'secret.key'))).toBe(0o600);
+    expect(readFileSync(target, 'utf8')).toBe('not a key\n');
+    expect(mode(target)).toBe(0o644);
+  });
+
+  it('decapsulate --out rejects an existing shared secret file', async () => {
+    const keys = join(folder, 'decapsulate-keys');
+    const encapsulated = join(folder, 'decapsulate-enc');
+    expect((await qynpqc('keygen', '--out', keys)).code).toBe(0);
+    expect((await qynpqc('encapsulate', '-p', join(keys, 'public.key'), '-o', encapsulated)).code).toBe(0);
+    const out = join(folder, 'ss.txt');
+    plantFile(out, 'old shared secret\n');
+    const decapsulate = (...extra: string[]) =>
+      qynpqc('decapsulate', '-s', join(keys, 'secret.key'), '-c', join(encapsulated, 'ciphertext.key'), ...extra);
+
+    const refused = await decapsulate('--out', out);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${out} already exists; pass --force`);
+    expect(readFileSync(out, 'utf8')).toBe('old shared secret\n');
+    expect(mode(out)).toBe(0o644);
+
+    const forced = await decapsulate('--out', out, '--force');
+    expect(forced.code).toBe(0);
+    expect(mode(out)).toBe(0o600);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(encapsulated, 'shared-secret.key'), 'utf8'));
+  });
+
+  it('encapsulate and sign reject existing outputs', async () => {
+    const keys = join(folder, 'outputs-keys');
+    expect((await qynpqc('keygen', '--alg', 'ML-DSA-65', '--out', keys)).code).toBe(0);
+    const kemKeys = join(folder, 'outputs-kem-keys');
+    expect((await qynpqc('keygen', '--out', kemKeys)).code).toBe(0);
+    const encapsulated = join(folder, 'outputs-enc');
+    mkdirSync(encapsulated);
+    plantFile(join(encapsulated, 'shared-secret.key'), 'old shared secret\n');
+    const signature = join(folder, 'outputs.sig');
+    plantFile(signature, 'old signature\n');
+    writeFileSync(join(folder, 'outputs-message.txt'), 'message');
+
+    const encapsulate = await qynpqc('encapsulate', '-p', join(kemKeys, 'public.key'), '-o', encapsulated);
+    expect(encapsulate.code).toBe(2);
+    expect(encapsulate.stderr).toContain(`${join(encapsulated, 'shared-secret.key')} already exists`);
+    expect(existsSync(join(encapsulated, 'ciphertext.key'))).toBe(false);
+    expect(readFileSync(join(encapsulated, 'shared-secret.key'), 'utf8')).toBe('old shared secret\n');
+
+    const sign = await qynpqc(
+      'sign', '-s', join(keys, 'secret.key'), '-m', join(folder, 'outputs-message.txt'), '-o', signature,
+    );
+    expect(sign.code).toBe(2);
+    expect(sign.stderr).toContain(`${signature} already exists`);
+    expect(readFileSync(signature, 'utf8')).toBe('old signature\n');
+
+    const forced = await qynpqc(
+      'encapsulate', '-p', join(kemKeys, 'public.key'), '-o', encapsulated, '--force',
+    );
+    expect(forced.code).toBe(0);
+    expect(mode(join(encapsulated, 'shared-secret.key'))).toBe(0o600);
+  });
+
+  it('rejects an empty --out', async () => {
+    const cwd = join(folder, 'empty-out-cwd');
+    mkdirSync(cwd);
+    writeFileSync(join(folder, 'empty-out-message.txt'), 'message');
+    const cases = [
+      ['keygen', '--out', ''],
+      ['encapsulate', '-p', join(folder, 'kem', 'public.key'), '--out', ''],
+      ['sign', '-s', join(folder, 'dsa', 'secret.key'), '-m', join(folder, 'empty-out-message.txt'), '--out', ''],
+    ];
+
+    for (const args of cases) {
+      const run = await qynpqcIn(cwd, ...args);
+      expect(run.code, args[0]).toBe(2);
+      expect(run.stderr, args[0]).toContain('--out must name a path, got ""');
+    }
+    expect(readdirSync(cwd)).toEqual([]);
   });
 });

@@ -2,7 +2,17 @@
 // migrations, backup and restore, validation, enrollment, rotation and the user import.
 // Needs `npm run build` first.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -347,6 +357,89 @@ describe('qynpqc enroll --all-missing with staged files', () => {
     expect(readdirSync(hankFolder).filter((name) => name.endsWith('.tmp'))).toEqual([]);
     expect(readFileSync(join(hankFolder, 'key-id'), 'utf8').trim()).toBe(hankAfter?.pqcKeyId);
     expect(statSync(join(hankFolder, 'kem-private.pem')).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('qynpqc enroll with existing key files', () => {
+  it('rejects them without --force and replaces them with it', async () => {
+    const filesDb = await environment.database('cli_files');
+    const run = (...args: string[]): Promise<Run> => qynpqcIn(filesDb.databaseName, 'warn', ...args);
+    expect((await run('migrate', 'up')).code).toBe(0);
+    await filesDb.collection('users').insertOne({ email: 'ida@example.com', password: BCRYPT_HASH, createdAt: new Date() });
+    const out = join(folder, 'ida-existing');
+    mkdirSync(out);
+    writeFileSync(join(out, 'kem-private.pem'), 'old secret key\n', { mode: 0o644 });
+    const target = join(folder, 'ida-symlink-target.txt');
+    writeFileSync(target, 'not a key\n', { mode: 0o644 });
+    symlinkSync(target, join(out, 'signature-private.pem'));
+
+    const refused = await run('enroll', '--email', 'ida@example.com', '--out', out);
+
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${join(out, 'kem-private.pem')} already exists`);
+    expect(refused.stderr).toContain('no keys were stored for ida@example.com');
+    expect(refused.stderr).toContain('pass --force');
+    expect((await filesDb.collection('users').findOne({ email: 'ida@example.com' }))?.pqcKeyId).toBeUndefined();
+    expect(readFileSync(join(out, 'kem-private.pem'), 'utf8')).toBe('old secret key\n');
+    expect(readdirSync(out).sort()).toEqual(['kem-private.pem', 'signature-private.pem']);
+
+    const forced = await run('enroll', '--email', 'ida@example.com', '--out', out, '--force');
+
+    expect(forced.code).toBe(0);
+    const ida = await filesDb.collection('users').findOne({ email: 'ida@example.com' });
+    expect(readFileSync(join(out, 'key-id'), 'utf8').trim()).toBe(ida?.pqcKeyId);
+    expect(statSync(join(out, 'kem-private.pem')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(out, 'kem-private.pem'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(lstatSync(join(out, 'signature-private.pem')).isSymbolicLink()).toBe(false);
+    expect(statSync(join(out, 'signature-private.pem')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(target, 'utf8')).toBe('not a key\n');
+
+    const rotated = await run('rotate', '--email', 'ida@example.com', '--out', out);
+    expect(rotated.code).toBe(2);
+    expect(rotated.stderr).toContain('already exists');
+    expect((await filesDb.collection('users').findOne({ email: 'ida@example.com' }))?.pqcKeyId).toBe(ida?.pqcKeyId);
+  });
+
+  it('enroll --all-missing keeps existing key files', async () => {
+    const filesDb = await environment.database('cli_files_bulk');
+    const run = (...args: string[]): Promise<Run> => qynpqcIn(filesDb.databaseName, 'warn', ...args);
+    expect((await run('migrate', 'up')).code).toBe(0);
+    const { insertedId } = await filesDb
+      .collection('users')
+      .insertOne({ email: 'jon@example.com', password: BCRYPT_HASH, createdAt: new Date() });
+    const jon = await filesDb.collection('users').findOne({ _id: insertedId });
+    const out = join(folder, 'bulk-existing');
+    const jonFolder = join(out, jon!._id.toHexString());
+    mkdirSync(jonFolder, { recursive: true });
+    writeFileSync(join(jonFolder, 'kem-private.pem'), 'old secret key\n', { mode: 0o644 });
+
+    const refused = await run('enroll', '--all-missing', '--workers', '1', '--out', out);
+
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${join(jonFolder, 'kem-private.pem')} already exists`);
+    expect((await filesDb.collection('users').findOne({ _id: jon!._id }))?.pqcKeyId).toBeUndefined();
+    expect(readdirSync(jonFolder)).toEqual(['kem-private.pem']);
+    expect(readFileSync(join(jonFolder, 'kem-private.pem'), 'utf8')).toBe('old secret key\n');
+
+    const forced = await run('enroll', '--all-missing', '--workers', '1', '--out', out, '--force');
+
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('enrolled 1 of 1 users without keys');
+    expect(statSync(join(jonFolder, 'kem-private.pem')).mode & 0o777).toBe(0o600);
+    const keyId = readFileSync(join(jonFolder, 'key-id'), 'utf8').trim();
+    expect((await filesDb.collection('users').findOne({ _id: jon!._id }))?.pqcKeyId).toBe(keyId);
+  });
+
+  it('rejects an empty --out', async () => {
+    for (const args of [
+      ['enroll', '--email', 'ada@example.com', '--out', ''],
+      ['enroll', '--all-missing', '--out', ''],
+      ['backup', '--out', ''],
+    ]) {
+      const run = await qynpqc(...args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toContain('--out must name a path, got ""');
+    }
   });
 });
 
