@@ -73,13 +73,15 @@ export class InvalidLengthError extends PqcError {
   }
 }
 
-/** The algorithm name is not one the SDK implements. */
+/**
+ * The algorithm name is not one the SDK implements, or names an algorithm of the other kind
+ * (a signature algorithm passed where a KEM is expected, or the reverse). `message` replaces
+ * the default message, which lists the `known` names.
+ */
 export class UnknownAlgorithmError extends PqcError {
-  constructor(name: unknown, known: readonly string[]) {
-    super(
-      'ERR_UNKNOWN_ALGORITHM',
-      `unknown algorithm ${JSON.stringify(String(name))}; use one of ${known.join(', ')}`,
-    );
+  constructor(name: unknown, known: readonly string[], message?: string) {
+    const listing = `unknown algorithm ${JSON.stringify(String(name))}; use one of ${known.join(', ')}`;
+    super('ERR_UNKNOWN_ALGORITHM', message ?? listing);
   }
 }
 

@@ -1,11 +1,12 @@
 /** Entry point of the in-thread core: one module instance and the algorithms bound to it. */
 import { UnknownAlgorithmError } from '../errors.js';
-import { ALL_ALGORITHMS, isKemAlgorithm, isSignatureAlgorithm } from './algorithms.js';
+import { isKemAlgorithm, isSignatureAlgorithm } from './algorithms.js';
 import { MlKem } from './kem.js';
 import { glueVariantOf, instantiateGlue } from './loader.js';
 import type { LoadOptions, ModuleVariant } from './loader.js';
 import { WasmRuntime } from './runtime.js';
 import { MlDsa } from './signature.js';
+import { KEM_ALGORITHMS, SIGNATURE_ALGORITHMS } from './types.js';
 import type { KemAlgorithm, Pqc, SignatureAlgorithm } from './types.js';
 import { requireOptions } from './validate.js';
 
@@ -29,8 +30,15 @@ export class PqcInstance implements Pqc {
   }
 
   kem(name: KemAlgorithm): MlKem {
+    if (isSignatureAlgorithm(name)) {
+      throw new UnknownAlgorithmError(
+        name,
+        KEM_ALGORITHMS,
+        `${name} is a signature algorithm, not a KEM; call pqc.signature('${name}')`,
+      );
+    }
     if (!isKemAlgorithm(name)) {
-      throw new UnknownAlgorithmError(name, ALL_ALGORITHMS);
+      throw new UnknownAlgorithmError(name, KEM_ALGORITHMS);
     }
     let kem = this.kems.get(name);
     if (kem === undefined) {
@@ -41,8 +49,15 @@ export class PqcInstance implements Pqc {
   }
 
   signature(name: SignatureAlgorithm): MlDsa {
+    if (isKemAlgorithm(name)) {
+      throw new UnknownAlgorithmError(
+        name,
+        SIGNATURE_ALGORITHMS,
+        `${name} is a KEM, not a signature algorithm; call pqc.kem('${name}')`,
+      );
+    }
     if (!isSignatureAlgorithm(name)) {
-      throw new UnknownAlgorithmError(name, ALL_ALGORITHMS);
+      throw new UnknownAlgorithmError(name, SIGNATURE_ALGORITHMS);
     }
     let scheme = this.signatures.get(name);
     if (scheme === undefined) {

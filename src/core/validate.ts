@@ -46,14 +46,42 @@ export function isDetached(buffer: ArrayBufferLike): boolean {
   }
 }
 
+/** Suggests how to turn `value` into the Uint8Array `parameter` requires, or returns ''. */
+function conversionHint(value: unknown, parameter: string): string {
+  const type = describeType(value);
+  if (type === 'ArrayBuffer' || type === 'SharedArrayBuffer') {
+    return `; wrap it with new Uint8Array(${parameter})`;
+  }
+  if (type === 'Uint8Array') {
+    // Only a Uint8Array of another realm fails instanceof, such as one from a vm context.
+    return (
+      `; it comes from another realm (a vm context or an iframe), so copy it with ` +
+      `new Uint8Array(${parameter})`
+    );
+  }
+  if (ArrayBuffer.isView(value)) {
+    // new Uint8Array(view) would convert element values, so view the same bytes instead.
+    return (
+      `; view its bytes with new Uint8Array(${parameter}.buffer, ${parameter}.byteOffset, ` +
+      `${parameter}.byteLength)`
+    );
+  }
+  if (Array.isArray(value)) {
+    return `; convert an array of byte values with Uint8Array.from(${parameter})`;
+  }
+  return '';
+}
+
 /**
  * Throws unless `value` is a Uint8Array whose buffer is still attached; `parameter` names it in
  * the message.
  */
 export function requireBytes(value: unknown, parameter: string): Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    const actual = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-    throw new InvalidArgumentError(`${parameter} must be a Uint8Array, got ${actual}`);
+    throw new InvalidArgumentError(
+      `${parameter} must be a Uint8Array, got ${describeType(value)}` +
+        conversionHint(value, parameter),
+    );
   }
   // A view over a detached buffer reads as empty, and copying it into the module throws.
   if (value.length === 0 && isDetached(value.buffer)) {

@@ -58,10 +58,21 @@ function decode(
   padded: boolean,
   variant: string,
   label: string,
+  offset: number,
 ): Uint8Array {
   const fail = (problem: string): never => {
     throw new InvalidEncodingError(`invalid ${label}: ${problem}`);
   };
+
+  // Reported before the length checks, because a stray newline otherwise reads as bad padding.
+  const whitespace = /\s/.exec(text);
+  if (whitespace !== null) {
+    const code = whitespace[0].charCodeAt(0);
+    fail(
+      `whitespace (code ${code}) at position ${offset + whitespace.index}; remove spaces and ` +
+        `line breaks, because the ${variant} text must be one unbroken string`,
+    );
+  }
 
   let body = text;
   if (padded) {
@@ -81,7 +92,8 @@ function decode(
     const value = code < 128 ? lookup[code]! : -1;
     if (value < 0) {
       const printable = code >= 0x21 && code <= 0x7e ? `'${body[index]}'` : `code ${code}`;
-      fail(`character ${printable} at position ${index} is not in the ${variant} alphabet`);
+      const position = offset + index;
+      fail(`character ${printable} at position ${position} is not in the ${variant} alphabet`);
     }
     values[index] = value;
   }
@@ -113,12 +125,15 @@ function decode(
   return output;
 }
 
-/** Decodes canonical padded base64; throws `InvalidEncodingError` naming `label` otherwise. */
-export function decodeBase64(text: string, label = 'base64'): Uint8Array {
-  return decode(text, STANDARD_LOOKUP, true, 'base64', label);
+/**
+ * Decodes canonical padded base64; throws `InvalidEncodingError` naming `label` otherwise.
+ * `offset` is added to the positions in messages, for text cut out of a longer input.
+ */
+export function decodeBase64(text: string, label = 'base64', offset = 0): Uint8Array {
+  return decode(text, STANDARD_LOOKUP, true, 'base64', label, offset);
 }
 
 /** Decodes canonical unpadded base64url; throws `InvalidEncodingError` naming `label` otherwise. */
 export function decodeBase64Url(text: string, label = 'base64url'): Uint8Array {
-  return decode(text, URL_LOOKUP, false, 'base64url', label);
+  return decode(text, URL_LOOKUP, false, 'base64url', label, 0);
 }

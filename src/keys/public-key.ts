@@ -13,6 +13,10 @@ import { decodeSubjectPublicKeyInfo, encodeSubjectPublicKeyInfo } from './spki.j
 /**
  * Public key encodings: `raw` (the FIPS 203 / FIPS 204 bytes), `base64` (padded base64 of the raw
  * bytes), `spki-der` and `spki-pem` (SubjectPublicKeyInfo) and `jwk` (AKP JSON Web Key).
+ *
+ * Import of `base64` ignores whitespace before and after the text, such as the final newline of
+ * a file, as the PEM decoder does. Whitespace inside the text is rejected with its position,
+ * because the base64 of a key is written as one line.
  */
 export type PublicKeyFormat = 'raw' | 'base64' | 'spki-der' | 'spki-pem' | 'jwk';
 
@@ -44,6 +48,12 @@ function requireString(data: unknown, format: PublicKeyFormat): string {
     throw new InvalidArgumentError(`${format} public key data must be a string, got ${actual}`);
   }
   return data;
+}
+
+/** Decodes the `base64` format, ignoring whitespace around the text but not inside it. */
+function decodeTrimmedBase64(text: string): Uint8Array {
+  const leading = text.length - text.trimStart().length;
+  return decodeBase64(text.trim(), 'base64 public key', leading);
 }
 
 /**
@@ -113,7 +123,7 @@ export function importPublicKey(
       publicKey = requireBytes(data, 'raw public key data').slice();
       break;
     case 'base64':
-      publicKey = decodeBase64(requireString(data, checkedFormat), 'base64 public key');
+      publicKey = decodeTrimmedBase64(requireString(data, checkedFormat));
       break;
     case 'spki-der':
       publicKey = decodeSubjectPublicKeyInfo(info, requireBytes(data, 'spki-der public key data'));

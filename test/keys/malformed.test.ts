@@ -464,6 +464,33 @@ describe('importPublicKey rejects malformed input', () => {
   });
 });
 
+describe('whitespace in base64 public keys', () => {
+  it('accepts a trailing newline', () => {
+    const imported = importPublicKey('ML-DSA-65', `${validBase64}\n`, 'base64');
+    expect(Buffer.from(imported)).toEqual(Buffer.from(dsa.publicKey));
+  });
+
+  it('accepts surrounding spaces and CRLF', () => {
+    const imported = importPublicKey('ML-DSA-65', `  ${validBase64}\r\n`, 'base64');
+    expect(Buffer.from(imported)).toEqual(Buffer.from(dsa.publicKey));
+  });
+
+  it('names the position of inner whitespace', () => {
+    const broken = `\t${validBase64.slice(0, 64)}\n${validBase64.slice(64)}`;
+    expect(() => importPublicKey('ML-DSA-65', broken, 'base64')).toThrow(
+      'invalid base64 public key: whitespace (code 10) at position 65; remove spaces and ' +
+        'line breaks, because the base64 text must be one unbroken string',
+    );
+  });
+
+  it('rejects a newline in a JWK pub', () => {
+    const jwk = { ...validJwk, pub: `${validJwk.pub}\n` };
+    expect(() => importPublicKey('ML-DSA-65', jwk, 'jwk')).toThrow(
+      new RegExp(`whitespace \\(code 10\\) at position ${validJwk.pub.length};`),
+    );
+  });
+});
+
 describe('ML-KEM modulus check', () => {
   const lastCoefficient = 256 * 3 - 1;
   const cases = [
