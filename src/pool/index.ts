@@ -19,7 +19,7 @@ import { AbortError, PoolClosedError } from './errors.js';
 import { createPlatform } from './platform.js';
 import { PqcPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
-import type { PoolOptions } from './types.js';
+import type { PoolLogger, PoolOptions } from './types.js';
 
 /** Queue slots per worker when `maxQueue` is not given. */
 const DEFAULT_QUEUE_PER_WORKER = 1024;
@@ -54,6 +54,36 @@ function readIdleTimeout(value: number | undefined): number {
   return value;
 }
 
+/** Methods of {@link PoolLogger} that the pool calls. */
+const LOGGER_METHODS: readonly (keyof PoolLogger)[] = ['debug', 'info', 'warn', 'error'];
+
+/**
+ * Returns `logger` once it is known to have every method the pool calls. Checking here keeps a
+ * missing method from throwing later inside a worker event handler, where nothing can catch it.
+ */
+function readLogger(logger: unknown): PoolLogger | undefined {
+  if (logger === undefined) {
+    return undefined;
+  }
+  const methods = `${LOGGER_METHODS.slice(0, -1).join(', ')} and ${LOGGER_METHODS.at(-1)}`;
+  if ((typeof logger !== 'object' && typeof logger !== 'function') || logger === null) {
+    throw new InvalidArgumentError(
+      `createPqcPool: logger must be an object with ${methods} methods, got ` +
+        `${logger === null ? 'null' : typeof logger}; a pino logger fits`,
+    );
+  }
+  const missing = LOGGER_METHODS.find(
+    (method) => typeof (logger as Record<string, unknown>)[method] !== 'function',
+  );
+  if (missing !== undefined) {
+    throw new InvalidArgumentError(
+      `createPqcPool: logger has no ${missing} method; it needs ${methods} methods taking ` +
+        `(fields, message), as a pino logger has`,
+    );
+  }
+  return logger as PoolLogger;
+}
+
 /**
  * Compiles the WebAssembly module, starts the workers and resolves once every worker has
  * instantiated it. Rejects with the workers' error (for example WasmLoadError) if they cannot.
@@ -64,6 +94,7 @@ export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool>
     throw new AbortError('createPqcPool', { cause: signal?.reason });
   }
   const idleTimeout = readIdleTimeout(options.idleTimeout);
+  const logger = readLogger(options.logger);
 
   // Every option that is not a pool option names the module's source, as for loadPqc().
   const {
@@ -95,7 +126,7 @@ export async function createPqcPool(options: PoolOptions = {}): Promise<PqcPool>
     module,
     platform,
     ...(signal === undefined ? {} : { signal }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(logger === undefined ? {} : { logger }),
   });
   try {
     await scheduler.start();

@@ -425,6 +425,53 @@ describe('options', () => {
     await expect(startPool({ signal: AbortSignal.abort() })).rejects.toThrow(AbortError);
   });
 
+  it('rejects a logger without the pool methods', async () => {
+    const cases: Array<[string, unknown, string]> = [
+      [
+        'warn and error only',
+        { warn() {}, error() {} },
+        'createPqcPool: logger has no debug method; it needs debug, info, warn and error ' +
+          'methods taking (fields, message), as a pino logger has',
+      ],
+      [
+        'no info',
+        { debug() {}, warn() {}, error() {} },
+        'createPqcPool: logger has no info method',
+      ],
+      [
+        'number',
+        5,
+        'createPqcPool: logger must be an object with debug, info, warn and error methods, ' +
+          'got number; a pino logger fits',
+      ],
+      ['null', null, 'logger must be an object with debug, info, warn and error methods, got null'],
+    ];
+
+    for (const [label, logger, message] of cases) {
+      const error = await rejectionOf(openPool({ size: 1, logger: logger as never }));
+      expect(error, label).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).code, label).toBe('ERR_INVALID_ARGUMENT');
+      expect(error.message, label).toContain(message);
+    }
+  });
+
+  it('accepts a logger with prototype methods', async () => {
+    const messages: string[] = [];
+    class Logger {
+      debug(_fields: object, message: string): void {
+        messages.push(message);
+      }
+      info(): void {}
+      warn(): void {}
+      error(): void {}
+    }
+
+    const pool = await openPool({ size: 1, logger: new Logger() });
+
+    expect(messages).toContain('pool worker started');
+    await expect(pool.kem('ML-KEM-512').keygen()).resolves.toHaveProperty('publicKey');
+  });
+
   it.each([0, 5, 20])('rejects creation aborted after %i ms', async (delay) => {
     const controller = new AbortController();
     const creating = startPool({ size: 2, signal: controller.signal });
