@@ -8,6 +8,7 @@ import { isKemAlgorithm } from '../core/algorithms.js';
 import type { MlKem } from '../core/kem.js';
 import { loadPqc } from '../core/pqc.js';
 import type { MlDsa } from '../core/signature.js';
+import { CommandError } from './command-error.js';
 import {
   decodeBase64,
   encodeBase64,
@@ -46,7 +47,14 @@ function forceOption(): Option {
   return new Option('--force', 'replace output files that already exist instead of stopping');
 }
 
+/** Reads the context of `--context` or `--context-file`; throws `CommandError` when both are given. */
 async function readContext(options: { context?: string; contextFile?: string }): Promise<Uint8Array | undefined> {
+  if (options.context !== undefined && options.contextFile !== undefined) {
+    throw new CommandError(
+      'both --context and --context-file were given; pass only one of them, because a signature ' +
+        'has a single context',
+    );
+  }
   if (options.contextFile !== undefined) return new Uint8Array(await readFile(options.contextFile));
   if (options.context !== undefined) return new TextEncoder().encode(options.context);
   return undefined;
@@ -175,10 +183,11 @@ export function registerCoreCommands(program: Command): void {
         deterministic?: boolean;
         force?: boolean;
       }) => {
+        const context = await readContext(options);
         const dsa = (await loadPqc()).signature(options.alg);
         const secretKey = await readSecretKey(dsa, options.secretKey);
         const signature = dsa.sign(new Uint8Array(await readFile(options.message)), secretKey, {
-          context: await readContext(options),
+          context,
           randomness: options.deterministic ? new Uint8Array(32) : undefined,
         });
         secretKey.fill(0);
@@ -205,12 +214,13 @@ export function registerCoreCommands(program: Command): void {
         context?: string;
         contextFile?: string;
       }) => {
+        const context = await readContext(options);
         const dsa = (await loadPqc()).signature(options.alg);
         const valid = dsa.verify(
           new Uint8Array(await readFile(options.message)),
           decodeBase64(await readFile(options.signature, 'utf8'), options.signature),
           await readPublicKey(dsa, options.publicKey),
-          { context: await readContext(options) },
+          { context },
         );
         console.log(valid ? 'valid' : 'invalid');
         process.exitCode = valid ? 0 : 1;

@@ -77,6 +77,35 @@ describe('qynpqc', () => {
     expect(await verify()).toMatchObject({ code: 1, stdout: 'invalid\n' });
   });
 
+  it('rejects --context with --context-file', async () => {
+    writeFileSync(join(folder, 'context.bin'), 'payments');
+    writeFileSync(join(folder, 'context-message.txt'), 'transfer 10 units');
+    const both = ['--context', 'other', '--context-file', join(folder, 'context.bin')];
+    const signature = join(folder, 'context-message.sig');
+
+    const signed = await qynpqc(
+      'sign', '-s', join(folder, 'dsa', 'secret.key'), '-m', join(folder, 'context-message.txt'),
+      '-o', signature, ...both,
+    );
+    expect(signed.code).toBe(2);
+    expect(signed.stderr).toContain('both --context and --context-file were given; pass only one');
+    expect(existsSync(signature)).toBe(false);
+
+    expect(
+      (await qynpqc(
+        'sign', '-s', join(folder, 'dsa', 'secret.key'), '-m', join(folder, 'context-message.txt'),
+        '-o', signature, '--context-file', join(folder, 'context.bin'),
+      )).code,
+    ).toBe(0);
+    const verified = await qynpqc(
+      'verify', '-p', join(folder, 'dsa', 'public.key'), '-m', join(folder, 'context-message.txt'),
+      '-S', signature, ...both,
+    );
+    expect(verified.code).toBe(2);
+    expect(verified.stdout).toBe('');
+    expect(verified.stderr).toContain('both --context and --context-file were given; pass only one');
+  });
+
   it('explains bad input and exits non-zero', async () => {
     writeFileSync(join(folder, 'not-base64.key'), 'this is not base64!');
     const broken = await qynpqc('encapsulate', '-p', join(folder, 'not-base64.key'), '-o', folder);
