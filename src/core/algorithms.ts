@@ -62,8 +62,22 @@ export const SIGNATURE_PARAMETERS: Readonly<Record<SignatureAlgorithm, Signature
   'ML-DSA-87': { index: 5, k: 8, l: 7, eta: 2, publicKeyLength: 2592, secretKeyLength: 4896, signatureLength: 4627 },
 };
 
+/** Freezes `table` and each of its entries, so that the shared parameter sets cannot change. */
+function freezeTable(table: Readonly<Record<string, object>>): void {
+  for (const entry of Object.values(table)) {
+    Object.freeze(entry);
+  }
+  Object.freeze(table);
+}
+
+freezeTable(KEM_PARAMETERS);
+freezeTable(SIGNATURE_PARAMETERS);
+
 /** Every algorithm name the SDK implements. */
-export const ALL_ALGORITHMS: readonly string[] = [...KEM_ALGORITHMS, ...SIGNATURE_ALGORITHMS];
+export const ALL_ALGORITHMS: readonly string[] = Object.freeze([
+  ...KEM_ALGORITHMS,
+  ...SIGNATURE_ALGORITHMS,
+]);
 
 export function isKemAlgorithm(name: unknown): name is KemAlgorithm {
   return typeof name === 'string' && Object.hasOwn(KEM_PARAMETERS, name);

@@ -38,6 +38,9 @@ export class MlKem extends KeyEncoding implements Kem {
     this.secretKeyLength = this.parameters.secretKeyLength;
     this.ciphertextLength = this.parameters.ciphertextLength;
     this.runtime = runtime;
+    // PqcInstance shares one object per algorithm, so a caller's assignment would change the
+    // lengths every other caller is checked against. Subclasses stay unfrozen to add fields.
+    if (new.target === MlKem) Object.freeze(this);
   }
 
   keygen(seed?: Uint8Array): KeyPair {

@@ -27,6 +27,9 @@ export class PqcInstance implements Pqc {
     this.runtime = runtime;
     this.liboqsVersion = runtime.liboqsVersion;
     this.moduleVariant = glueVariantOf(runtime.glue);
+    // Frozen so that no caller can replace kem() or signature() for the others sharing it. The
+    // algorithm caches are Maps, whose entries freezing does not affect.
+    if (new.target === PqcInstance) Object.freeze(this);
   }
 
   kem(name: KemAlgorithm): MlKem {

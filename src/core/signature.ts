@@ -50,6 +50,9 @@ export class MlDsa extends KeyEncoding implements SignatureScheme {
     this.secretKeyLength = this.parameters.secretKeyLength;
     this.signatureLength = this.parameters.signatureLength;
     this.runtime = runtime;
+    // PqcInstance shares one object per algorithm, so a caller's assignment would change the
+    // lengths every other caller is checked against. Subclasses stay unfrozen to add fields.
+    if (new.target === MlDsa) Object.freeze(this);
   }
 
   keygen(seed?: Uint8Array): KeyPair {

@@ -1,9 +1,9 @@
 /** Public types of the in-thread core. The worker pool mirrors them with promises. */
 
 /** ML-KEM parameter sets of FIPS 203. */
-export const KEM_ALGORITHMS = ['ML-KEM-512', 'ML-KEM-768', 'ML-KEM-1024'] as const;
+export const KEM_ALGORITHMS = Object.freeze(['ML-KEM-512', 'ML-KEM-768', 'ML-KEM-1024'] as const);
 /** ML-DSA parameter sets of FIPS 204. */
-export const SIGNATURE_ALGORITHMS = ['ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87'] as const;
+export const SIGNATURE_ALGORITHMS = Object.freeze(['ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87'] as const);
 
 /** Name of an ML-KEM parameter set. */
 export type KemAlgorithm = (typeof KEM_ALGORITHMS)[number];

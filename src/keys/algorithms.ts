@@ -105,7 +105,7 @@ const KEM_NAMES = Object.keys(KEM_PARAMETERS).join(', ');
 const SIGNATURE_NAMES = Object.keys(SIGNATURE_PARAMETERS).join(', ');
 
 const INFOS: ReadonlyMap<string, KeyAlgorithmInfo> = new Map(
-  (Object.keys(OIDS) as KeyAlgorithm[]).map((name) => [name, describe(name)]),
+  (Object.keys(OIDS) as KeyAlgorithm[]).map((name) => [name, Object.freeze(describe(name))]),
 );
 
 const BY_OID: ReadonlyMap<string, KeyAlgorithmInfo> = new Map(

@@ -30,7 +30,11 @@ import { encodeAlgorithmIdentifier, readAlgorithmIdentifier } from './spki.js';
 export type PrivateKeyForm = 'seed' | 'expandedKey' | 'both';
 
 /** Every private key form, in the order of the ASN.1 CHOICE. */
-export const PRIVATE_KEY_FORMS: readonly PrivateKeyForm[] = ['seed', 'expandedKey', 'both'];
+export const PRIVATE_KEY_FORMS: readonly PrivateKeyForm[] = Object.freeze([
+  'seed',
+  'expandedKey',
+  'both',
+]);
 
 const STRUCTURE = 'OneAsymmetricKey';
 /** OneAsymmetricKey version v1 (PKCS#8 PrivateKeyInfo): no publicKey field. */

@@ -19,7 +19,11 @@ import { checkPublicKey } from './public-key-check.js';
 export type PrivateKeyFormat = 'pkcs8-der' | 'pkcs8-pem' | 'jwk';
 
 /** Every private key format. */
-export const PRIVATE_KEY_FORMATS: readonly PrivateKeyFormat[] = ['pkcs8-der', 'pkcs8-pem', 'jwk'];
+export const PRIVATE_KEY_FORMATS: readonly PrivateKeyFormat[] = Object.freeze([
+  'pkcs8-der',
+  'pkcs8-pem',
+  'jwk',
+]);
 
 /** An encoded private key: bytes for `pkcs8-der`, a string for `pkcs8-pem`, an object for `jwk`. */
 export type EncodedPrivateKey = Uint8Array | string | AkpPrivateJwk;

@@ -21,13 +21,13 @@ import { decodeSubjectPublicKeyInfo, encodeSubjectPublicKeyInfo } from './spki.j
 export type PublicKeyFormat = 'raw' | 'base64' | 'spki-der' | 'spki-pem' | 'jwk';
 
 /** Every public key format. */
-export const PUBLIC_KEY_FORMATS: readonly PublicKeyFormat[] = [
+export const PUBLIC_KEY_FORMATS: readonly PublicKeyFormat[] = Object.freeze([
   'raw',
   'base64',
   'spki-der',
   'spki-pem',
   'jwk',
-];
+]);
 
 /** An encoded public key: bytes for `raw` and `spki-der`, a string for `base64` and `spki-pem`. */
 export type EncodedPublicKey = Uint8Array | string | AkpPublicJwk;
