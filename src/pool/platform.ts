@@ -5,7 +5,7 @@
  */
 import type { Endpoint } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { InternalError } from '../errors.js';
+import { InternalError, InvalidArgumentError } from '../errors.js';
 
 /** One started worker thread. */
 export interface WorkerHandle {
@@ -60,10 +60,40 @@ async function findNodeWorkerScript(): Promise<URL> {
   );
 }
 
+/** Examples of a valid worker URL, for the end of a message about an invalid one. */
+const WORKER_URL_EXAMPLE =
+  "for example new URL('./pool-worker.js', import.meta.url) or a file: URL from " +
+  "pathToFileURL('/path/to/pool-worker.js') of node:url";
+
+/**
+ * Returns `workerUrl` as a URL that Node's Worker can start: an absolute file: or data: URL.
+ * A relative path or a plain file path is not a URL, and Worker rejects other schemes.
+ */
+function readNodeWorkerUrl(workerUrl: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(workerUrl);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `createPqcPool: workerUrl must be an absolute URL, ${WORKER_URL_EXAMPLE}; got ` +
+        `${JSON.stringify(String(workerUrl))}`,
+      { cause: error },
+    );
+  }
+  if (url.protocol !== 'file:' && url.protocol !== 'data:') {
+    throw new InvalidArgumentError(
+      `createPqcPool: workerUrl must be a file: or data: URL in Node, ${WORKER_URL_EXAMPLE}; ` +
+        `got ${JSON.stringify(url.href)}`,
+    );
+  }
+  return url;
+}
+
 async function createNodePlatform(workerUrl?: string | URL): Promise<Platform> {
   const { Worker } = await import('node:worker_threads');
   const { availableParallelism } = await import('node:os');
-  const script = workerUrl === undefined ? await findNodeWorkerScript() : new URL(workerUrl);
+  const script =
+    workerUrl === undefined ? await findNodeWorkerScript() : readNodeWorkerUrl(workerUrl);
 
   return {
     defaultSize: availableParallelism(),
@@ -153,7 +183,17 @@ function createBrowserPlatform(workerUrl?: string | URL): Platform {
   };
 }
 
-/** Returns the platform of the current runtime. */
+/**
+ * Returns the platform of the current runtime. Throws InvalidArgumentError when `workerUrl` is
+ * neither a string nor a URL, or in Node when it is not an absolute file: or data: URL.
+ */
 export async function createPlatform(workerUrl?: string | URL): Promise<Platform> {
+  if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) {
+    const actual = workerUrl === null ? 'null' : typeof workerUrl;
+    throw new InvalidArgumentError(
+      `createPqcPool: workerUrl must be a URL or a URL string, ${WORKER_URL_EXAMPLE}; ` +
+        `got ${actual}`,
+    );
+  }
   return isNode() ? createNodePlatform(workerUrl) : createBrowserPlatform(workerUrl);
 }

@@ -52,7 +52,8 @@ export interface PoolOptions extends LoadOptions {
   /** Aborting it terminates the pool: pending calls reject with `ERR_ABORTED`. */
   signal?: AbortSignal;
   /**
-   * URL of the worker script, for bundlers that move it. Default: `pool-worker.js` next to the
+   * URL of the worker script, for bundlers that move it. In Node it must be an absolute file: or
+   * data: URL, for example from `pathToFileURL(path)`. Default: `pool-worker.js` next to the
    * bundle (dist/pool-worker.js in Node, dist/browser/pool-worker.js in browsers).
    */
   workerUrl?: string | URL;

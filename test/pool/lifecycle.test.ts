@@ -1,4 +1,5 @@
 // Worker crashes, aborts, close(), terminate() and the queue limit, on real worker threads.
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError, loadPqc } from '../../src/index.js';
 import type { KeyPair } from '../../src/index.js';
@@ -469,6 +470,42 @@ describe('options', () => {
     const pool = await openPool({ size: 1, logger: new Logger() });
 
     expect(messages).toContain('pool worker started');
+    await expect(pool.kem('ML-KEM-512').keygen()).resolves.toHaveProperty('publicKey');
+  });
+
+  it('rejects a workerUrl that is not a URL', async () => {
+    const scriptPath = fileURLToPath(new URL('../../dist/pool-worker.js', import.meta.url));
+    const example =
+      "for example new URL('./pool-worker.js', import.meta.url) or a file: URL from " +
+      "pathToFileURL('/path/to/pool-worker.js') of node:url";
+    const cases: Array<[unknown, string]> = [
+      ['./w.js', `workerUrl must be an absolute URL, ${example}; got "./w.js"`],
+      [
+        scriptPath,
+        `workerUrl must be an absolute URL, ${example}; got ${JSON.stringify(scriptPath)}`,
+      ],
+      [
+        'node:worker',
+        `workerUrl must be a file: or data: URL in Node, ${example}; got "node:worker"`,
+      ],
+      [5, `workerUrl must be a URL or a URL string, ${example}; got number`],
+    ];
+
+    for (const [workerUrl, message] of cases) {
+      const error = await rejectionOf(openPool({ size: 1, workerUrl: workerUrl as never }));
+      expect(error, String(workerUrl)).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).code, String(workerUrl)).toBe(
+        'ERR_INVALID_ARGUMENT',
+      );
+      expect(error.message, String(workerUrl)).toBe(`createPqcPool: ${message}`);
+    }
+  });
+
+  it('accepts a file: URL string as workerUrl', async () => {
+    const scriptPath = fileURLToPath(new URL('../../dist/pool-worker.js', import.meta.url));
+
+    const pool = await openPool({ size: 1, workerUrl: pathToFileURL(scriptPath).href });
+
     await expect(pool.kem('ML-KEM-512').keygen()).resolves.toHaveProperty('publicKey');
   });
 
