@@ -9,6 +9,7 @@
  */
 import { transfer } from 'comlink';
 import { InvalidArgumentError } from '../errors.js';
+import { containsDetachedBytes } from './bytes.js';
 import { completeTask, rejectCall } from './call.js';
 import type { Call, Task } from './call.js';
 import { deserializeError } from './error-transport.js';
@@ -319,19 +320,23 @@ export class Scheduler {
     this.checkDrained();
   }
 
-  /** Handles a request that could not be posted, typically because an input is not cloneable. */
+  /**
+   * Handles a request that could not be posted, because an input is not cloneable or a byte
+   * array's buffer is detached.
+   */
   private onSendFailed(worker: PoolWorker, task: Task, error: unknown): void {
     if (worker.task !== task) return;
     this.assignNext(worker);
+    const { operation } = task.call;
     const detail = error instanceof Error ? error.message : String(error);
-    this.failCall(
-      task.call,
-      new InvalidArgumentError(
-        `${task.call.operation}: the arguments could not be sent to a worker (${detail}); ` +
-          `pass byte values as Uint8Array`,
-        { cause: error },
-      ),
-    );
+    // Checked after the failure, because a buffer can be detached while the task is queued.
+    const message = containsDetachedBytes(task.request)
+      ? `${operation}: an input Uint8Array cannot be sent to a worker because its buffer is ` +
+        `detached (${detail}). It was transferred away, for example by an earlier call with ` +
+        `transfer: true; pass a copy made with slice() before the transfer`
+      : `${operation}: the arguments could not be sent to a worker (${detail}); ` +
+        `pass byte values as Uint8Array`;
+    this.failCall(task.call, new InvalidArgumentError(message, { cause: error }));
     this.dispatch();
   }
 

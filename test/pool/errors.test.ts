@@ -193,10 +193,54 @@ describe('worker errors', () => {
     expect(() => pool.signature('ML-KEM-768' as never)).toThrow(UnknownAlgorithmError);
   });
 
+  it('explains an input with a detached buffer', async () => {
+    const kem = pool.kem('ML-KEM-512');
+    const seed = pattern(64, 2);
+    const expected =
+      'ML-KEM-512 keygen: an input Uint8Array cannot be sent to a worker because its buffer ' +
+      'is detached';
+
+    // The first call transfers the seed's buffer, so the second finds it detached when sent.
+    const [first, second] = await Promise.allSettled([
+      kem.keygen(seed, { transfer: true }),
+      kem.keygen(seed),
+    ]);
+    const third = await rejectionOf(kem.keygen(seed));
+
+    expect(first.status).toBe('fulfilled');
+    expect(seed.byteLength).toBe(0);
+    expect(second.status).toBe('rejected');
+    for (const error of [(second as PromiseRejectedResult).reason as Error, third]) {
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).code).toBe('ERR_INVALID_ARGUMENT');
+      expect(error.message).toContain(expected);
+      expect(error.message).toContain('for example by an earlier call with transfer: true');
+      expect(error.message).toContain('pass a copy made with slice() before the transfer');
+      expect(error.message).not.toContain('pass byte values as Uint8Array');
+    }
+  });
+
+  it('finds a detached buffer inside batch items', async () => {
+    const scheme = pool.signature('ML-DSA-44');
+    const { publicKey, secretKey } = pqc.signature('ML-DSA-44').keygen(pattern(32, 4));
+    const message = pattern(16, 0);
+    const signature = pqc.signature('ML-DSA-44').sign(message, secretKey);
+    structuredClone(message.buffer, { transfer: [message.buffer] });
+
+    const error = await rejectionOf(scheme.verifyBatch([{ message, signature, publicKey }]));
+
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error.message).toContain(
+      'ML-DSA-44 verifyBatch: an input Uint8Array cannot be sent to a worker because its ' +
+        'buffer is detached',
+    );
+  });
+
   it('rejects arguments that cannot be sent to a worker', async () => {
     const error = await rejectionOf(pool.kem('ML-KEM-512').keygen((() => 1) as never));
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error.message).toContain('could not be sent to a worker');
+    expect(error.message).toContain('pass byte values as Uint8Array');
     await expect(pool.kem('ML-KEM-512').keygen()).resolves.toHaveProperty('publicKey');
   });
 });
