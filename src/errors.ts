@@ -34,6 +34,13 @@ export interface PqcErrorOptions {
   cause?: unknown;
 }
 
+/**
+ * Key of the marker property on PqcError.prototype. Symbol.for returns the same symbol to the
+ * ESM and the CommonJS build, and to any other copy of the package loaded in the same thread,
+ * so {@link isPqcError} recognises their errors although `instanceof` does not.
+ */
+const PQC_ERROR_MARKER = Symbol.for('@qynauth/pqc.PqcError');
+
 /** Base class of every error the SDK throws. */
 export class PqcError extends Error {
   /** Stable machine-readable code. */
@@ -45,6 +52,8 @@ export class PqcError extends Error {
     this.name = new.target.name;
   }
 }
+
+Object.defineProperty(PqcError.prototype, PQC_ERROR_MARKER, { value: true });
 
 /** A parameter has the wrong type or an unsupported value. */
 export class InvalidArgumentError extends PqcError {
@@ -130,7 +139,16 @@ export class InternalError extends PqcError {
   }
 }
 
-/** Narrows an unknown value to an SDK error with the given code. */
+/**
+ * Narrows an unknown value to an SDK error, with the given code if one is passed. Unlike
+ * `instanceof PqcError` it also recognises errors thrown by the other build of this package
+ * (the `require` build for an ESM caller, and the reverse), because it checks the marker that
+ * every PqcError inherits rather than the class.
+ */
 export function isPqcError(value: unknown, code?: PqcErrorCode): value is PqcError {
-  return value instanceof PqcError && (code === undefined || value.code === code);
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const fields = value as { [PQC_ERROR_MARKER]?: unknown; code?: unknown };
+  return fields[PQC_ERROR_MARKER] === true && (code === undefined || fields.code === code);
 }
