@@ -40,16 +40,22 @@ export interface CheckedCallOptions {
   transfer: boolean;
 }
 
+/** Names of the {@link CallOptions} fields, which every pooled method accepts. */
+const CALL_OPTION_NAMES: readonly (keyof CallOptions)[] = ['signal', 'transfer'];
+
 /**
- * Checks `options` of `method` and returns its fields, including the call options. Messages
- * about the options object itself name only the method, as the core's do.
+ * Checks `options` of `method` and returns its fields, including the call options. `names`
+ * lists the method's own options. As in the core, an array or any other key is rejected, so a
+ * misspelled option such as `ctx` fails instead of being ignored. Messages about the options
+ * object itself name only the method, as the core's do.
  */
 export function readCallOptions(
   options: unknown,
   method: string,
   operation: string,
+  names: readonly string[],
 ): Record<string, unknown> & CheckedCallOptions {
-  const fields = requireOptions(options, method);
+  const fields = requireOptions(options, method, [...names, ...CALL_OPTION_NAMES]);
   const { signal, transfer } = fields;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError(

@@ -18,6 +18,9 @@ import { PoolKeyEncoding } from './pooled-keys.js';
 import type { Scheduler } from './scheduler.js';
 import type { CallOptions, EncapsulateBatchOptions, PooledKem } from './types.js';
 
+/** Names of the fields of {@link EncapsulateBatchOptions} besides the call options. */
+const ENCAPSULATE_BATCH_OPTIONS: readonly (keyof EncapsulateBatchOptions)[] = ['randomness'];
+
 export class PoolKem extends PoolKeyEncoding implements PooledKem {
   readonly name: KemAlgorithm;
   readonly publicKeyLength: number;
@@ -40,7 +43,7 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
 
   async keygen(seed?: Uint8Array, options?: CallOptions): Promise<KeyPair> {
     const operation = `${this.name} keygen`;
-    const checked = readCallOptions(options, 'keygen', operation);
+    const checked = readCallOptions(options, 'keygen', operation, []);
 
     const request = {
       kind: 'kem-keygen' as const,
@@ -57,7 +60,7 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
     options?: CallOptions,
   ): Promise<Encapsulation> {
     const operation = `${this.name} encapsulate`;
-    const checked = readCallOptions(options, 'encapsulate', operation);
+    const checked = readCallOptions(options, 'encapsulate', operation, []);
 
     const request = {
       kind: 'kem-encapsulate' as const,
@@ -80,7 +83,7 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
     options?: CallOptions,
   ): Promise<Uint8Array> {
     const operation = `${this.name} decapsulate`;
-    const checked = readCallOptions(options, 'decapsulate', operation);
+    const checked = readCallOptions(options, 'decapsulate', operation, []);
 
     const request = {
       kind: 'kem-decapsulate' as const,
@@ -102,7 +105,7 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
     options?: CallOptions,
   ): Promise<KeyPair[]> {
     const operation = `${this.name} keygenBatch`;
-    const checked = readCallOptions(options, 'keygenBatch', operation);
+    const checked = readCallOptions(options, 'keygenBatch', operation, []);
 
     return runKeygenBatch<'kem-keygen'>(
       this.batchCall(operation, checked),
@@ -121,7 +124,12 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
     options?: EncapsulateBatchOptions,
   ): Promise<Encapsulation[]> {
     const operation = `${this.name} encapsulateBatch`;
-    const checked = readCallOptions(options, 'encapsulateBatch', operation);
+    const checked = readCallOptions(
+      options,
+      'encapsulateBatch',
+      operation,
+      ENCAPSULATE_BATCH_OPTIONS,
+    );
     const keys = requireArray<Uint8Array>(publicKeys, 'publicKeys', operation);
     const randomness = requireParallel<Uint8Array>(
       checked.randomness,
@@ -149,7 +157,7 @@ export class PoolKem extends PoolKeyEncoding implements PooledKem {
     options?: CallOptions,
   ): Promise<Uint8Array[]> {
     const operation = `${this.name} decapsulateBatch`;
-    const checked = readCallOptions(options, 'decapsulateBatch', operation);
+    const checked = readCallOptions(options, 'decapsulateBatch', operation, []);
     const items = requireArray<Uint8Array>(ciphertexts, 'ciphertexts', operation);
 
     return runBatch<'kem-decapsulate', Uint8Array>(

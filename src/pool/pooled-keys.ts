@@ -15,11 +15,12 @@ import type { AkpPrivateJwk, AkpPublicJwk } from '../keys/jwk.js';
 import { exportPrivateKey } from '../keys/private-key.js';
 import type {
   EncodedPrivateKey,
+  ExportPrivateKeyOptions,
   PrivateKeyFormat,
   PrivateKeyMaterial,
 } from '../keys/private-key.js';
 import { importPrivateKey } from '../keys/private-key-import.js';
-import type { ImportedPrivateKey } from '../keys/private-key-import.js';
+import type { ImportedPrivateKey, ImportPrivateKeyOptions } from '../keys/private-key-import.js';
 import { checkPublicKey } from '../keys/public-key-check.js';
 import { exportPublicKey, importPublicKey } from '../keys/public-key.js';
 import type { EncodedPublicKey, PublicKeyFormat } from '../keys/public-key.js';
@@ -32,6 +33,15 @@ import type {
   PoolExportPrivateKeyOptions,
   PoolImportPrivateKeyOptions,
 } from './types.js';
+
+/** Names of the fields of {@link ExportPrivateKeyOptions}. */
+const EXPORT_PRIVATE_KEY_OPTIONS: readonly (keyof ExportPrivateKeyOptions)[] = [
+  'form',
+  'includePublicKey',
+];
+
+/** Names of the fields of {@link ImportPrivateKeyOptions}. */
+const IMPORT_PRIVATE_KEY_OPTIONS: readonly (keyof ImportPrivateKeyOptions)[] = ['publicKey'];
 
 /**
  * Thrown by the key generation passed to the first decoding pass of `importPrivateKey`, to stop
@@ -85,7 +95,7 @@ export abstract class PoolKeyEncoding implements PooledKeyEncoding {
     format: PublicKeyFormat,
     options?: CallOptions,
   ): Promise<EncodedPublicKey> {
-    this.startLocalCall(options, 'exportPublicKey');
+    this.startLocalCall(options, 'exportPublicKey', []);
     return exportPublicKey(this.name, publicKey, format);
   }
 
@@ -94,7 +104,7 @@ export abstract class PoolKeyEncoding implements PooledKeyEncoding {
     format: PublicKeyFormat,
     options?: CallOptions,
   ): Promise<Uint8Array> {
-    this.startLocalCall(options, 'importPublicKey');
+    this.startLocalCall(options, 'importPublicKey', []);
     return importPublicKey(this.name, data, format);
   }
 
@@ -123,9 +133,8 @@ export abstract class PoolKeyEncoding implements PooledKeyEncoding {
     format: PrivateKeyFormat,
     options?: PoolExportPrivateKeyOptions,
   ): Promise<EncodedPrivateKey> {
-    this.startLocalCall(options, 'exportPrivateKey');
-    // src/keys reads only `form` and `includePublicKey` and ignores the call options.
-    return exportPrivateKey(this.name, key, format, options);
+    const checked = this.startLocalCall(options, 'exportPrivateKey', EXPORT_PRIVATE_KEY_OPTIONS);
+    return exportPrivateKey(this.name, key, format, withoutCallOptions(checked));
   }
 
   /**
@@ -141,11 +150,12 @@ export abstract class PoolKeyEncoding implements PooledKeyEncoding {
     options?: PoolImportPrivateKeyOptions,
   ): Promise<ImportedPrivateKey> {
     const operation = `${this.name} importPrivateKey`;
-    const checked = this.startLocalCall(options, 'importPrivateKey');
+    const checked = this.startLocalCall(options, 'importPrivateKey', IMPORT_PRIVATE_KEY_OPTIONS);
+    const keyOptions = withoutCallOptions(checked);
 
     let seed: Uint8Array;
     try {
-      return importPrivateKey(this.name, data, format, stopAtSeed, options);
+      return importPrivateKey(this.name, data, format, stopAtSeed, keyOptions);
     } catch (error) {
       if (!(error instanceof SeedReached)) throw error;
       seed = error.seed;
@@ -177,7 +187,7 @@ export abstract class PoolKeyEncoding implements PooledKeyEncoding {
           }
           return pair;
         },
-        options,
+        keyOptions,
       );
       return imported;
     } finally {
@@ -189,12 +199,12 @@ export abstract class PoolKeyEncoding implements PooledKeyEncoding {
   }
 
   async fingerprint(publicKey: Uint8Array, options?: CallOptions): Promise<string> {
-    this.startLocalCall(options, 'fingerprint');
+    this.startLocalCall(options, 'fingerprint', []);
     return fingerprintPublicKey(this.name, publicKey);
   }
 
   async checkPublicKey(publicKey: Uint8Array, options?: CallOptions): Promise<void> {
-    this.startLocalCall(options, 'checkPublicKey');
+    this.startLocalCall(options, 'checkPublicKey', []);
     checkPublicKey(resolveKeyAlgorithm(this.name), publicKey);
   }
 
@@ -205,15 +215,25 @@ export abstract class PoolKeyEncoding implements PooledKeyEncoding {
   private startLocalCall(
     options: unknown,
     method: string,
+    names: readonly string[],
   ): Record<string, unknown> & CheckedCallOptions {
     const operation = `${this.name} ${method}`;
-    const checked = readCallOptions(options, method, operation);
+    const checked = readCallOptions(options, method, operation, names);
     const error = this.scheduler.newCallError(operation, checked.signal);
     if (error !== undefined) {
       throw error;
     }
     return checked;
   }
+}
+
+/**
+ * Returns the fields of `checked` other than the call options, for the src/keys functions,
+ * which reject `signal` and `transfer` as unknown options.
+ */
+function withoutCallOptions(checked: Record<string, unknown> & CheckedCallOptions): object {
+  const { signal: _signal, transfer: _transfer, ...keyOptions } = checked;
+  return keyOptions;
 }
 
 function stopAtSeed(seed: Uint8Array): never {

@@ -188,6 +188,99 @@ describe('worker errors', () => {
     );
   });
 
+  it('rejects ctx in sign and verify', async () => {
+    const scheme = pool.signature('ML-DSA-65');
+    const { publicKey, secretKey } = pqc.signature('ML-DSA-65').keygen(pattern(32, 6));
+    const message = pattern(8, 0);
+    const ctx = pattern(4, 1);
+    const signature = pqc.signature('ML-DSA-65').sign(message, secretKey, { context: ctx });
+
+    const signError = await rejectionOf(scheme.sign(message, secretKey, { ctx } as never));
+    const verifyError = await rejectionOf(
+      scheme.verify(message, signature, publicKey, { ctx } as never),
+    );
+
+    expect(signError).toBeInstanceOf(InvalidArgumentError);
+    expect((signError as InvalidArgumentError).code).toBe('ERR_INVALID_ARGUMENT');
+    expect(signError.message).toBe(
+      'sign: unknown option "ctx"; the options are context, randomness, signal and transfer',
+    );
+    expect(verifyError).toBeInstanceOf(InvalidArgumentError);
+    expect((verifyError as InvalidArgumentError).code).toBe('ERR_INVALID_ARGUMENT');
+    expect(verifyError.message).toBe(
+      'verify: unknown option "ctx"; the options are context, signal and transfer',
+    );
+    await expect(
+      scheme.verify(message, signature, publicKey, { context: ctx, signal: undefined }),
+    ).resolves.toBe(true);
+  });
+
+  it('rejects an array as options', async () => {
+    const scheme = pool.signature('ML-DSA-65');
+    const { publicKey, secretKey } = pqc.signature('ML-DSA-65').keygen(pattern(32, 7));
+    const message = pattern(8, 0);
+    const signature = pqc.signature('ML-DSA-65').sign(message, secretKey);
+
+    const signError = await rejectionOf(scheme.sign(message, secretKey, [] as never));
+    const verifyError = await rejectionOf(
+      scheme.verify(message, signature, publicKey, [pattern(4, 1)] as never),
+    );
+    const expectedSign = thrownBy(() =>
+      pqc.signature('ML-DSA-65').sign(message, secretKey, [] as never),
+    );
+
+    expect(signError).toBeInstanceOf(InvalidArgumentError);
+    expect(signError.message).toBe(expectedSign.message);
+    expect(signError.message).toBe(
+      'sign: the last argument must be an options object such as { context }, got an array',
+    );
+    expect(verifyError).toBeInstanceOf(InvalidArgumentError);
+    expect(verifyError.message).toContain('verify: the last argument must be an options object');
+  });
+
+  it('rejects an unknown option in every method', async () => {
+    const kem = pool.kem('ML-KEM-512');
+    const scheme = pool.signature('ML-DSA-44');
+    const kemPair = pqc.kem('ML-KEM-512').keygen(pattern(64, 8));
+    const signer = pqc.signature('ML-DSA-44').keygen(pattern(32, 8));
+    const { ciphertext } = pqc.kem('ML-KEM-512').encapsulate(kemPair.publicKey);
+    const message = pattern(8, 0);
+    const signature = pqc.signature('ML-DSA-44').sign(message, signer.secretKey);
+    const verifyItem = { message, signature, publicKey: signer.publicKey };
+    const bogus = { bogus: true } as never;
+    const calls: Array<[string, string, () => Promise<unknown>]> = [
+      ['keygen', '', () => kem.keygen(undefined, bogus)],
+      ['encapsulate', '', () => kem.encapsulate(kemPair.publicKey, undefined, bogus)],
+      ['decapsulate', '', () => kem.decapsulate(ciphertext, kemPair.secretKey, bogus)],
+      ['keygenBatch', '', () => kem.keygenBatch(2, bogus)],
+      ['encapsulateBatch', 'randomness, ', () => kem.encapsulateBatch([kemPair.publicKey], bogus)],
+      ['decapsulateBatch', '', () => kem.decapsulateBatch([ciphertext], kemPair.secretKey, bogus)],
+      ['keygen', '', () => scheme.keygen(undefined, bogus)],
+      ['sign', 'context, randomness, ', () => scheme.sign(message, signer.secretKey, bogus)],
+      [
+        'verify',
+        'context, ',
+        () => scheme.verify(message, signature, signer.publicKey, bogus),
+      ],
+      ['keygenBatch', '', () => scheme.keygenBatch(2, bogus)],
+      [
+        'signBatch',
+        'context, randomness, ',
+        () => scheme.signBatch([message], signer.secretKey, bogus),
+      ],
+      ['verifyBatch', '', () => scheme.verifyBatch([verifyItem], bogus)],
+    ];
+
+    for (const [method, ownOptions, call] of calls) {
+      const error = await rejectionOf(call());
+      expect(error, method).toBeInstanceOf(InvalidArgumentError);
+      expect(error.message, method).toBe(
+        `${method}: unknown option "bogus"; the options are ${ownOptions}signal and transfer`,
+      );
+    }
+    expect(pool.stats.queued).toBe(0);
+  });
+
   it('throws UnknownAlgorithmError synchronously for unknown names', () => {
     expect(() => pool.kem('Kyber768' as KemAlgorithm)).toThrow(UnknownAlgorithmError);
     expect(() => pool.signature('ML-KEM-768' as never)).toThrow(UnknownAlgorithmError);

@@ -2,6 +2,7 @@
 // same encodings, the same imported keys and the same errors, for every parameter set.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  InvalidArgumentError,
   InvalidPrivateKeyError,
   isPqcError,
   KEM_ALGORITHMS,
@@ -361,7 +362,7 @@ describe('key methods when aborted or closed', () => {
   /** Every key method of `pooled`, called with `options`. */
   function keyCalls(
     pooled: PooledKeyEncoding,
-    options: { signal?: AbortSignal },
+    options: { signal?: AbortSignal; transfer?: boolean },
   ): Array<[string, () => Promise<unknown>]> {
     const core = pqc.signature(name);
     const der = core.exportPrivateKey(keys, 'pkcs8-der');
@@ -391,6 +392,28 @@ describe('key methods when aborted or closed', () => {
       expect((error as AbortError).code, label).toBe('ERR_ABORTED');
       expect(error.message, label).toContain(`${name} ${label.split(' ')[0]}`);
       expect(error.cause, label).toBe(reason);
+    }
+  });
+
+  it('accepts call options in every method', async () => {
+    const options = { signal: new AbortController().signal, transfer: false };
+
+    for (const [label, call] of keyCalls(pool.signature(name), options)) {
+      await expect(call(), label).resolves.not.toBeInstanceOf(Error);
+    }
+  });
+
+  it('rejects an unknown option in every method', async () => {
+    const calls = keyCalls(pool.signature(name), { ctx: pattern(4, 0) } as never);
+
+    for (const [label, call] of calls) {
+      const error = await rejectionOf(call());
+      expect(error, label).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).code, label).toBe('ERR_INVALID_ARGUMENT');
+      expect(error.message, label).toMatch(
+        new RegExp(`^${label.split(' ')[0]}: unknown option "ctx"; the options are `),
+      );
+      expect(error.message, label).toContain('signal and transfer');
     }
   });
 
