@@ -1,5 +1,4 @@
 /** The key-pair commands: keygen, encapsulate, decapsulate, sign and verify. */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { KEM_ALGORITHMS, SIGNATURE_ALGORITHMS } from '../core/types.js';
@@ -7,6 +6,7 @@ import type { KemAlgorithm, SignatureAlgorithm } from '../core/types.js';
 import { isKemAlgorithm } from '../core/algorithms.js';
 import type { MlKem } from '../core/kem.js';
 import { loadPqc } from '../core/pqc.js';
+import { InvalidLengthError } from '../errors.js';
 import type { MlDsa } from '../core/signature.js';
 import { CommandError } from './command-error.js';
 import {
@@ -14,6 +14,8 @@ import {
   encodeBase64,
   nonEmptyPath,
   readBase64File,
+  readFileBytes,
+  readTextFile,
   writeTextFile,
   writeTextFiles,
 } from './files.js';
@@ -22,21 +24,43 @@ const ALL = [...KEM_ALGORITHMS, ...SIGNATURE_ALGORITHMS];
 
 /** Reads a public key file: PEM SubjectPublicKeyInfo, or base64 of the raw key. */
 async function readPublicKey(algorithm: MlKem | MlDsa, path: string): Promise<Uint8Array> {
-  const text = await readFile(path, 'utf8');
+  const text = await readTextFile(path);
   return text.trimStart().startsWith('-----BEGIN')
     ? algorithm.importPublicKey(text, 'spki-pem')
     : decodeBase64(text, path);
 }
 
-/** Reads a secret key file: PEM PKCS#8 in any of its forms, or base64 of the expanded key. */
+/**
+ * Reads a secret key file: PEM PKCS#8 in any of its forms, or base64 of the expanded key. A
+ * base64 file of the seed's length throws `InvalidLengthError` that says to pass secret.key.
+ */
 async function readSecretKey(algorithm: MlKem | MlDsa, path: string): Promise<Uint8Array> {
-  const text = await readFile(path, 'utf8');
+  const text = await readTextFile(path);
   if (!text.trimStart().startsWith('-----BEGIN')) {
-    return decodeBase64(text, path);
+    const secretKey = decodeBase64(text, path);
+    if (secretKey.length === algorithm.seedLength && secretKey.length !== algorithm.secretKeyLength) {
+      secretKey.fill(0);
+      throw seedInsteadOfSecretKeyError(algorithm, path);
+    }
+    return secretKey;
   }
   const imported = algorithm.importPrivateKey(text, 'pkcs8-pem');
   imported.seed?.fill(0);
   return imported.secretKey;
+}
+
+/** Returns the length error for a seed file passed where the expanded secret key belongs. */
+function seedInsteadOfSecretKeyError(algorithm: MlKem | MlDsa, path: string): InvalidLengthError {
+  const error = new InvalidLengthError(
+    'secretKey',
+    algorithm.name,
+    algorithm.secretKeyLength,
+    algorithm.seedLength,
+  );
+  error.message +=
+    `: ${path} has the length of a ${algorithm.name} seed, as in seed.key from qynpqc keygen; ` +
+    'pass the expanded secret key secret.key, or a PKCS#8 PEM file';
+  return error;
 }
 
 function algorithmOption(defaultName: string, choices: readonly string[]): Option {
@@ -55,7 +79,7 @@ async function readContext(options: { context?: string; contextFile?: string }):
         'has a single context',
     );
   }
-  if (options.contextFile !== undefined) return new Uint8Array(await readFile(options.contextFile));
+  if (options.contextFile !== undefined) return await readFileBytes(options.contextFile);
   if (options.context !== undefined) return new TextEncoder().encode(options.context);
   return undefined;
 }
@@ -186,7 +210,7 @@ export function registerCoreCommands(program: Command): void {
         const context = await readContext(options);
         const dsa = (await loadPqc()).signature(options.alg);
         const secretKey = await readSecretKey(dsa, options.secretKey);
-        const signature = dsa.sign(new Uint8Array(await readFile(options.message)), secretKey, {
+        const signature = dsa.sign(await readFileBytes(options.message), secretKey, {
           context,
           randomness: options.deterministic ? new Uint8Array(32) : undefined,
         });
@@ -217,8 +241,8 @@ export function registerCoreCommands(program: Command): void {
         const context = await readContext(options);
         const dsa = (await loadPqc()).signature(options.alg);
         const valid = dsa.verify(
-          new Uint8Array(await readFile(options.message)),
-          decodeBase64(await readFile(options.signature, 'utf8'), options.signature),
+          await readFileBytes(options.message),
+          await readBase64File(options.signature),
           await readPublicKey(dsa, options.publicKey),
           { context },
         );

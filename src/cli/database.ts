@@ -1,12 +1,13 @@
 /** Connection handling shared by the database commands: `--uri`, `--db`, the logger, errors. */
 import { Command, Option } from 'commander';
-import { MongoClient, MongoServerSelectionError } from 'mongodb';
-import type { Db } from 'mongodb';
+import { MongoClient, MongoParseError, MongoRuntimeError, MongoServerSelectionError } from 'mongodb';
+import type { Db, MongoClientOptions } from 'mongodb';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { createStoreContext } from '../store/context.js';
 import type { StoreContext } from '../store/context.js';
 import { DatabaseError, StoreValidationError } from '../store/errors.js';
+import { CommandError } from './command-error.js';
 
 /**
  * Returns a commander parser for an option that takes a positive integer. It throws
@@ -77,6 +78,51 @@ function redact(uri: string): string {
 }
 
 /**
+ * Creates the client for `uri`. Throws `CommandError` when the driver cannot parse `uri`, with the
+ * driver's reason but without the user name or password that `uri` contains.
+ */
+function createClient(uri: string, options: MongoClientOptions): MongoClient {
+  try {
+    return new MongoClient(uri, options);
+  } catch (error) {
+    if (!isConnectionStringError(error)) throw error;
+    throw new CommandError(
+      `--uri is not a valid MongoDB connection string: ${withoutCredentials(error.message, uri)}; ` +
+        'pass --uri or MONGODB_URI of the form mongodb://HOST:PORT/DB, for example ' +
+        `mongodb://127.0.0.1:27017/${DEFAULT_DATABASE}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Tells whether `error` is one the driver throws for a connection string it cannot parse. The
+ * package mongodb-connection-string-url throws its own class named MongoParseError, not the
+ * driver's, and the driver reports a malformed host as MongoRuntimeError (mongodb 7.9).
+ */
+function isConnectionStringError(error: unknown): error is Error {
+  return (
+    error instanceof MongoParseError ||
+    error instanceof MongoRuntimeError ||
+    (error instanceof Error && error.name === 'MongoParseError')
+  );
+}
+
+/** Replaces in `text` the user name and password of the `user:password@` part of `uri`. */
+function withoutCredentials(text: string, uri: string): string {
+  const userInfo = /^[^:/]*:\/\/([^/]*)@/.exec(uri)?.[1];
+  if (userInfo === undefined) return text;
+
+  const separator = userInfo.indexOf(':');
+  const parts = separator === -1 ? [userInfo] : [userInfo.slice(0, separator), userInfo.slice(separator + 1)];
+  let result = text;
+  for (const part of parts.filter((value) => value !== '')) {
+    result = result.split(part).join('<credentials>');
+  }
+  return result;
+}
+
+/**
  * Connects to `options.uri` and creates the store context. Throws `DatabaseError` when no server
  * answers within the server selection timeout, naming the address without its credentials.
  */
@@ -84,7 +130,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
   const uri = options.uri ?? '';
   const logger = createCliLogger(options.logLevel);
   const timeoutInUri = /[?&]serverSelectionTimeoutMS=/i.test(uri);
-  const client = new MongoClient(
+  const client = createClient(
     uri,
     timeoutInUri ? {} : { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS },
   );

@@ -27,9 +27,28 @@ export function encodeBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
 }
 
+/**
+ * Reads a whole file. Unlike `readFile`, it sets the error's `path` when a read fails without one
+ * (EISDIR for a folder), so the message the CLI prints names the file.
+ */
+export async function readFileBytes(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException;
+    if (failure.code !== undefined && failure.path === undefined) failure.path = path;
+    throw error;
+  }
+}
+
+/** Reads a UTF-8 text file, naming `path` in the error like {@link readFileBytes}. */
+export async function readTextFile(path: string): Promise<string> {
+  return Buffer.from(await readFileBytes(path)).toString('utf8');
+}
+
 /** Reads a base64 file and decodes it. */
 export async function readBase64File(path: string): Promise<Uint8Array> {
-  return decodeBase64(await readFile(path, 'utf8'), path);
+  return decodeBase64(await readTextFile(path), path);
 }
 
 /**
@@ -173,4 +192,52 @@ function existsAsCommandError(error: unknown): unknown {
     `${failure.path} already exists; pass --force to replace it, or pick another --out`,
     { cause: error },
   );
+}
+
+/** Verb phrases for the `syscall` of a failed call, used in "could not VERB PATH" messages. */
+const FILE_SYSTEM_ACTIONS: Readonly<Record<string, string>> = {
+  open: 'open',
+  read: 'read',
+  mkdir: 'create the folder',
+  rename: 'replace',
+  scandir: 'list the folder',
+  unlink: 'remove',
+  lstat: 'check',
+  stat: 'check',
+};
+
+/**
+ * Returns a one-line message for a file system error (ENOENT, EACCES, EPERM, EEXIST, EISDIR,
+ * ENOTDIR) that names the path, what failed and what to do, or `undefined` for any other error.
+ */
+export function describeFileSystemError(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const failure = error as NodeJS.ErrnoException & { dest?: string };
+  const syscall = failure.syscall ?? '';
+  const path = (syscall === 'rename' ? failure.dest : undefined) ?? failure.path ?? 'a path';
+  const action = FILE_SYSTEM_ACTIONS[syscall] ?? 'access';
+
+  switch (failure.code) {
+    case 'ENOENT':
+      return `file not found: ${path}`;
+    case 'EACCES':
+    case 'EPERM':
+      return (
+        `permission denied: could not ${action} ${path}; check the permissions of the file and ` +
+        'its folder, or pick another path'
+      );
+    case 'EEXIST':
+      return syscall === 'mkdir'
+        ? `could not create the folder ${path}: ${path} is a file; pass a folder path, or move the file away`
+        : `could not create ${path}: it already exists; pick another path, or remove the file`;
+    case 'EISDIR':
+      return `could not ${action} ${path}: it is a folder, not a file; pass the path of a file`;
+    case 'ENOTDIR':
+      return (
+        `could not ${action} ${path}: a folder in the path is a file; pass a path whose parent ` +
+        'folders are folders'
+      );
+    default:
+      return undefined;
+  }
 }

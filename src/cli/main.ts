@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { PqcError } from '../errors.js';
 import { registerCoreCommands } from './core-commands.js';
 import { CommandError } from './command-error.js';
+import { describeFileSystemError } from './files.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerMigrateCommands } from './migrate-commands.js';
 
@@ -54,10 +55,9 @@ try {
     console.error(`qynpqc: ${error.message} [${error.code}]`);
   } else if (error instanceof CommandError) {
     console.error(`qynpqc: ${error.message}`);
-  } else if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-    console.error(`qynpqc: file not found: ${(error as NodeJS.ErrnoException).path}`);
   } else {
-    console.error(unexpectedErrorMessage(error));
+    const fileSystemError = describeFileSystemError(error);
+    console.error(fileSystemError === undefined ? unexpectedErrorMessage(error) : `qynpqc: ${fileSystemError}`);
   }
   process.exitCode = 2;
 }

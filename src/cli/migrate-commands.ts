@@ -1,5 +1,5 @@
 /** The database maintenance commands: migrate up|down|status, validate, backup and restore. */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { backupDatabase, restoreDatabase } from '../store/backup.js';
 import { migrateDown, migrateUp, migrationStatus } from '../store/migrations/runner.js';
@@ -16,7 +16,7 @@ import type { DatabaseSnapshot } from '../store/validate.js';
 import { StoreValidationError } from '../store/errors.js';
 import { positiveInteger, withDatabase, withDatabaseOptions } from './database.js';
 import type { DatabaseOptions } from './database.js';
-import { nonEmptyPath } from './files.js';
+import { nonEmptyPath, readTextFile } from './files.js';
 
 /** Milliseconds, as commander parses them from an option. */
 function milliseconds(name: string): (text: string) => number {
@@ -47,7 +47,7 @@ function printRun(verb: string, report: MigrationRunReport): void {
 }
 
 async function readSnapshot(file: string): Promise<DatabaseSnapshot> {
-  const text = await readFile(file, 'utf8');
+  const text = await readTextFile(file);
   return text.trimStart().startsWith('{"format"')
     ? snapshotFromBackup(file)
     : snapshotFromJson(text);

@@ -120,6 +120,79 @@ describe('qynpqc', () => {
   });
 });
 
+describe('qynpqc error messages', () => {
+  it('explains file system errors in one line', async () => {
+    const file = join(folder, 'a-file');
+    writeFileSync(file, 'a file where a folder should be');
+    const existingFolder = join(folder, 'a-folder');
+    mkdirSync(existingFolder);
+    const cases: Array<[args: string[], message: string]> = [
+      [['keygen', '--out', file], `could not create the folder ${file}: ${file} is a file; pass a folder path`],
+      [
+        ['keygen', '--out', join(file, 'keys')],
+        `could not create the folder ${join(file, 'keys')}: a folder in the path is a file`,
+      ],
+      [
+        ['sign', '-s', join(folder, 'dsa', 'secret.key'), '-m', existingFolder, '-o', join(folder, 'folder.sig')],
+        `could not read ${existingFolder}: it is a folder, not a file; pass the path of a file`,
+      ],
+      [
+        ['sign', '-s', join(folder, 'dsa', 'secret.key'), '-m', join(folder, 'message.txt'), '-o', existingFolder, '--force'],
+        `could not replace ${existingFolder}: it is a folder, not a file`,
+      ],
+    ];
+
+    for (const [args, message] of cases) {
+      const run = await qynpqc(...args);
+      const lines = run.stderr.trim().split('\n');
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(lines, args.join(' ')).toHaveLength(1);
+      expect(lines[0], args.join(' ')).toContain(`qynpqc: ${message}`);
+      expect(lines[0], args.join(' ')).not.toContain('failed unexpectedly');
+    }
+    expect(readdirSync(existingFolder)).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('explains permission denied', async () => {
+    const readOnly = join(folder, 'read-only');
+    mkdirSync(readOnly, { mode: 0o500 });
+
+    const run = await qynpqc('keygen', '--out', join(readOnly, 'keys'));
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`qynpqc: permission denied: could not create the folder ${join(readOnly, 'keys')}`);
+    expect(run.stderr).toContain('check the permissions');
+  });
+
+  it('names a seed passed as secret key', async () => {
+    const kemSeed = await qynpqc(
+      'decapsulate', '-s', join(folder, 'kem', 'seed.key'), '-c', join(folder, 'enc', 'ciphertext.key'),
+    );
+    expect(kemSeed.code).toBe(2);
+    expect(kemSeed.stderr).toContain('secretKey must be 2400 bytes for ML-KEM-768, got 64');
+    expect(kemSeed.stderr).toContain(`${join(folder, 'kem', 'seed.key')} has the length of a ML-KEM-768 seed`);
+    expect(kemSeed.stderr).toContain('pass the expanded secret key secret.key');
+    expect(kemSeed.stderr).toContain('[ERR_INVALID_LENGTH]');
+
+    const dsaSeed = await qynpqc(
+      'sign', '--alg', 'ML-DSA-65', '-s', join(folder, 'dsa', 'seed.key'), '-m', join(folder, 'message.txt'),
+      '-o', join(folder, 'seed.sig'),
+    );
+    expect(dsaSeed.code).toBe(2);
+    expect(dsaSeed.stderr).toContain('secretKey must be 4032 bytes for ML-DSA-65, got 32');
+    expect(dsaSeed.stderr).toContain('has the length of a ML-DSA-65 seed');
+    expect(existsSync(join(folder, 'seed.sig'))).toBe(false);
+
+    const wrongLength = join(folder, 'short.key');
+    writeFileSync(wrongLength, Buffer.alloc(65).toString('base64'));
+    const short = await qynpqc(
+      'decapsulate', '-s', wrongLength, '-c', join(folder, 'enc', 'ciphertext.key'),
+    );
+    expect(short.stderr).toContain('secretKey must be 2400 bytes for ML-KEM-768, got 65');
+    expect(short.stderr).not.toContain('seed');
+  });
+});
+
 describe('qynpqc PEM keys', () => {
   it('writes SPKI and PKCS#8 seed PEM files that the other commands read', async () => {
     const out = join(folder, 'pem');

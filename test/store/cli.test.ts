@@ -465,6 +465,25 @@ describe('qynpqc option and error messages', () => {
     expect(await db.collection('pqcMigrations').countDocuments()).toBe(1);
   });
 
+  it('explains an invalid --uri without its credentials', async () => {
+    const cases: Array<[uri: string, reason: string]> = [
+      ['not a uri', 'Invalid scheme'],
+      ['mongodb://admin:s3cret-password@127.0.0.1:not-a-port/portal_dev', 'Unable to parse host'],
+      ['mongodb://admin:s3cret-password@127.0.0.1:27017/portal_dev?tls=maybe', 'tls/ssl must be'],
+    ];
+
+    for (const [uri, reason] of cases) {
+      const run = await qynpqc('validate', '--uri', uri);
+      const lines = run.stderr.trim().split('\n');
+      expect(run.code, uri).toBe(2);
+      expect(lines, uri).toHaveLength(1);
+      expect(lines[0], uri).toContain(`qynpqc: --uri is not a valid MongoDB connection string: ${reason}`);
+      expect(lines[0], uri).toContain('of the form mongodb://HOST:PORT/DB');
+      expect(lines[0], uri).not.toContain('s3cret-password');
+      expect(lines[0], uri).not.toContain('failed unexpectedly');
+    }
+  });
+
   it('reports an unexpected error in one line', async () => {
     const directory = join(folder, 'not-a-snapshot');
     mkdirSync(directory);
@@ -474,8 +493,16 @@ describe('qynpqc option and error messages', () => {
     expect(run.code).toBe(2);
     const lines = run.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain('qynpqc: validate failed unexpectedly: Error: EISDIR');
-    expect(lines[0]).toContain('rerun with --log-level debug for details');
+    expect(lines[0]).toContain(`qynpqc: could not read ${directory}: it is a folder, not a file`);
+
+    const loop = join(folder, 'symlink-loop');
+    symlinkSync(loop, loop);
+    const unexpected = await qynpqc('validate', '--against', loop);
+    expect(unexpected.code).toBe(2);
+    const unexpectedLines = unexpected.stderr.trim().split('\n');
+    expect(unexpectedLines).toHaveLength(1);
+    expect(unexpectedLines[0]).toContain('qynpqc: validate failed unexpectedly: Error: ELOOP');
+    expect(unexpectedLines[0]).toContain('rerun with --log-level debug for details');
 
     const debug = await qynpqcAtLevel('debug', 'validate', '--against', directory);
     expect(debug.code).toBe(2);
