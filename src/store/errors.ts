@@ -20,7 +20,10 @@ export class StoreNotFoundError extends PqcError {
   }
 }
 
-/** A value failed the schema's checks before it was written (email, password, dates, keys). */
+/**
+ * A value failed the schema's checks (email, password, dates, keys), before it was written or,
+ * for a stored password hash, when a login read it.
+ */
 export class StoreValidationError extends PqcError {
   constructor(message: string, options?: PqcErrorOptions) {
     super('ERR_STORE_VALIDATION', message, options);

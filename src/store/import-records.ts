@@ -9,15 +9,21 @@
  *    "lockUntil": null }]
  * ```
  *
- * `id` and `email` are required. Exactly one of `passwordHash` (a bcrypt hash) and `password`
- * (plain text, hashed on import) is required. Dates are ISO 8601 strings with `Z` or an offset,
- * or milliseconds since the epoch, because a date without a time zone is ambiguous. Other fields
- * are not imported; the outcome lists them.
+ * `id` and `email` are required. Exactly one of `passwordHash` (a bcrypt hash of cost 4 to 13,
+ * see `MAX_BCRYPT_COST`) and `password` (plain text, hashed on import) is required. Dates are ISO
+ * 8601 strings with `Z` or an offset, or milliseconds since the epoch, because a date without a
+ * time zone is ambiguous. Other fields are not imported; the outcome lists them.
  */
 import { readFile } from 'node:fs/promises';
 import { PqcError } from '../errors.js';
 import { StoreNotFoundError, StoreValidationError } from './errors.js';
-import { checkPassword, normalizeEmail } from './schema.js';
+import {
+  BCRYPT_COST_RANGE,
+  bcryptCost,
+  checkPassword,
+  isAcceptedBcryptCost,
+  normalizeEmail,
+} from './schema.js';
 
 /** One user as the QynAuth export writes it. */
 export interface QynAuthExportRecord {
@@ -25,7 +31,7 @@ export interface QynAuthExportRecord {
   id: string;
   /** Email address; matched to existing users after trimming and lower-casing. */
   email: string;
-  /** bcrypt hash of the password (`$2a$`, `$2b$` or `$2y$`). */
+  /** bcrypt hash of the password (`$2a$`, `$2b$` or `$2y$`) with a cost from 4 to 13. */
   passwordHash?: string;
   /** Plain password, 8 to 72 bytes, for exports that kept one; hashed with bcrypt on import. */
   password?: string;
@@ -65,8 +71,6 @@ const KNOWN_FIELDS = new Set([
   'lockUntil',
 ]);
 
-/** A bcrypt hash: version 2a, 2b or 2y, a two-digit cost, 53 characters of salt and hash. */
-const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 /** An ISO 8601 date-time that ends in `Z` or a numeric offset. */
 const ZONED_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
@@ -103,10 +107,14 @@ function readPassword(
     invalid('give either passwordHash or password, not both');
   }
   if (passwordHash !== undefined) {
-    if (typeof passwordHash !== 'string' || !BCRYPT_HASH.test(passwordHash)) {
+    const cost = typeof passwordHash === 'string' ? bcryptCost(passwordHash) : undefined;
+    if (cost === undefined) {
       invalid('passwordHash must be a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)');
     }
-    return { passwordHash };
+    if (!isAcceptedBcryptCost(cost)) {
+      invalid(`passwordHash has bcrypt cost ${cost}; accepted costs are ${BCRYPT_COST_RANGE}`);
+    }
+    return { passwordHash: passwordHash as string };
   }
   if (password !== undefined) return { password: checkPassword(password) };
   return invalid('passwordHash or password is missing');

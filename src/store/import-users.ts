@@ -55,7 +55,7 @@ export interface ImportReport {
 
 /** Options of {@link importQynAuthUsers}. */
 export interface ImportOptions {
-  /** bcrypt cost factor for records with a plain `password`, 4 to 31. Default 10. */
+  /** bcrypt cost factor for records with a plain `password`, 4 to 13. Default 10. */
   bcryptRounds?: number;
 }
 

@@ -25,6 +25,8 @@ export {
   checkKeyDates,
   COLLECTIONS,
   keyState,
+  MAX_BCRYPT_COST,
+  MIN_BCRYPT_COST,
   normalizeEmail,
   PQC_FIELDS,
   PQC_KEY_FIELDS,

@@ -75,6 +75,20 @@ export const USER_DATE_FIELDS = [
 export const MIN_PASSWORD_LENGTH = 8;
 /** bcrypt reads at most 72 bytes of a password; longer ones would be silently truncated. */
 export const MAX_PASSWORD_BYTES = 72;
+/** Minimum bcrypt cost (log2 of the rounds) that bcrypt and bcryptjs accept. */
+export const MIN_BCRYPT_COST = 4;
+/**
+ * Maximum bcrypt cost the store accepts for new and imported hashes and verifies at login. The
+ * store verifies with bcryptjs 3.0.3, which is pure JavaScript, so each login costs CPU time on
+ * the server. Each step doubles the time: one `bcrypt.compare` took 72 ms at cost 10, 286 ms at
+ * 12, 568 ms at 13, 1141 ms at 14 and 2364 ms at 15 (Node 20.20, 2-core AMD EPYC VM). Cost 13 is
+ * the highest that keeps a login under about a second of CPU.
+ */
+export const MAX_BCRYPT_COST = 13;
+
+/** A bcrypt hash: version 2a, 2b or 2y, a two-digit cost, 53 characters of salt and hash. */
+const BCRYPT_HASH = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
+
 /** Maximum length of an email address, in characters (RFC 5321 path limit less the brackets). */
 export const MAX_EMAIL_LENGTH = 254;
 
@@ -161,6 +175,22 @@ export function checkPassword(password: unknown): string {
   }
   return password;
 }
+
+/** Returns the cost of the bcrypt hash `hash`, or `undefined` when `hash` is not a bcrypt hash. */
+export function bcryptCost(hash: string): number | undefined {
+  const cost = BCRYPT_HASH.exec(hash)?.[1];
+  return cost === undefined ? undefined : Number(cost);
+}
+
+/** Tells whether `cost` is an integer from {@link MIN_BCRYPT_COST} to {@link MAX_BCRYPT_COST}. */
+export function isAcceptedBcryptCost(cost: number): boolean {
+  return Number.isInteger(cost) && cost >= MIN_BCRYPT_COST && cost <= MAX_BCRYPT_COST;
+}
+
+/** Accepted cost range and its reason, as error messages state them. */
+export const BCRYPT_COST_RANGE =
+  `${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}, because bcryptjs needs more than about a second ` +
+  'of CPU per login above that';
 
 /**
  * Throws `StoreValidationError` unless `expiresAt` is a valid date after `generatedAt`. The

@@ -15,7 +15,13 @@ import { StoreConflictError, StoreNotFoundError, StoreValidationError } from './
 import { isDuplicateKey } from './lease.js';
 import { checkLockoutPolicy, DEFAULT_LOCKOUT_POLICY, nextLoginState } from './lockout.js';
 import type { LockoutPolicy, LoginResult } from './lockout.js';
-import { checkPassword, normalizeEmail } from './schema.js';
+import {
+  BCRYPT_COST_RANGE,
+  bcryptCost,
+  checkPassword,
+  isAcceptedBcryptCost,
+  normalizeEmail,
+} from './schema.js';
 import type { UserDocument } from './schema.js';
 import { claimQynAuthUserId, releaseQynAuthUserId } from './unique-values.js';
 import { updateUser } from './user-writes.js';
@@ -89,7 +95,7 @@ function loginPipeline(passwordMatches: boolean, policy: LockoutPolicy): Documen
 
 /** Options of {@link UserStore}. */
 export interface UserStoreOptions {
-  /** bcrypt cost factor (log2 of the rounds), 4 to 31. Default 10. */
+  /** bcrypt cost factor (log2 of the rounds), 4 to 13 (`MAX_BCRYPT_COST`). Default 10. */
   bcryptRounds?: number;
   /** Lockout thresholds. Default: 5 failures lock for 30 minutes. */
   lockout?: LockoutPolicy;
@@ -115,6 +121,31 @@ export interface LoginAttempt {
   lockUntil: Date | null;
 }
 
+/**
+ * Compares `password` with the stored bcrypt hash of the user with `email`. Throws
+ * `StoreValidationError` before hashing when the hash's cost is outside the accepted range,
+ * because a cost of 31 would keep bcryptjs busy for hours, and when bcryptjs rejects the hash.
+ */
+async function comparePassword(password: string, hash: string, email: string): Promise<boolean> {
+  const cost = bcryptCost(hash);
+  if (cost !== undefined && !isAcceptedBcryptCost(cost)) {
+    throw new StoreValidationError(
+      `the stored password hash of ${email} has bcrypt cost ${cost}; accepted costs are ` +
+        `${BCRYPT_COST_RANGE}. Reset the user's password`,
+    );
+  }
+
+  try {
+    return await bcrypt.compare(password, hash);
+  } catch (error) {
+    throw new StoreValidationError(
+      `the stored password hash of ${email} is not a bcrypt hash that bcryptjs can verify: ` +
+        `${(error as Error).message}. Reset the user's password`,
+      { cause: error },
+    );
+  }
+}
+
 function strip(user: UserDocument): PublicUser {
   const { password: _password, refreshTokenHash: _token, ...rest } = user;
   return rest;
@@ -130,8 +161,10 @@ export class UserStore {
     options: UserStoreOptions = {},
   ) {
     this.rounds = options.bcryptRounds ?? DEFAULT_BCRYPT_ROUNDS;
-    if (!Number.isInteger(this.rounds) || this.rounds < 4 || this.rounds > 31) {
-      throw new StoreValidationError(`bcryptRounds must be an integer from 4 to 31, got ${this.rounds}`);
+    if (!isAcceptedBcryptCost(this.rounds)) {
+      throw new StoreValidationError(
+        `bcryptRounds must be an integer from ${BCRYPT_COST_RANGE}, got ${this.rounds}`,
+      );
     }
     this.policy = checkLockoutPolicy(options.lockout ?? DEFAULT_LOCKOUT_POLICY);
   }
@@ -211,8 +244,9 @@ export class UserStore {
 
   /**
    * Checks `password` against the stored hash and records the attempt. Throws
-   * `StoreNotFoundError` for an unknown email. A correct password on a locked account returns
-   * `locked` and changes nothing.
+   * `StoreNotFoundError` for an unknown email, and `StoreValidationError` without recording the
+   * attempt when the stored hash has a bcrypt cost outside 4 to 13 or bcryptjs cannot read it. A
+   * correct password on a locked account returns `locked` and changes nothing.
    */
   async authenticate(email: string, password: string): Promise<LoginAttempt> {
     const normalized = normalizeEmail(email);
@@ -225,7 +259,7 @@ export class UserStore {
     const matches =
       typeof password === 'string' &&
       typeof user.password === 'string' &&
-      (await bcrypt.compare(password, user.password));
+      (await comparePassword(password, user.password, normalized));
     return this.recordLoginAttempt(normalized, matches);
   }
 

@@ -281,6 +281,49 @@ describe('import rerun', () => {
   });
 });
 
+describe('bcrypt cost', () => {
+  /** Returns `importedHash` (cost 4) with its cost field rewritten to `cost`. */
+  function withCost(cost: string): string {
+    return importedHash.replace(/^(\$2[aby]\$)04\$/, `$1${cost}$`);
+  }
+
+  it('accepts costs 4 to 13', async () => {
+    const context = await environment.context('import_bcrypt_accepted');
+    const accepted = ['04', '10', '13'].map((cost) => ({
+      id: `qa-cost-${cost}`,
+      email: `cost${cost}@example.com`,
+      passwordHash: withCost(cost),
+    }));
+
+    const report = await importQynAuthUsers(context, accepted, { bcryptRounds: 4 });
+
+    expect(report.counts.created).toBe(3);
+    expect((await context.users.findOne({ email: 'cost13@example.com' }))?.password).toBe(
+      withCost('13'),
+    );
+  });
+
+  it('rejects costs outside 4 to 13', async () => {
+    const context = await environment.context('import_bcrypt_rejected');
+    const costs = ['00', '03', '14', '31', '99'];
+    const rejected = costs.map((cost) => ({
+      id: `qa-cost-${cost}`,
+      email: `cost${cost}@example.com`,
+      passwordHash: withCost(cost),
+    }));
+
+    const report = await importQynAuthUsers(context, rejected, { bcryptRounds: 4 });
+
+    expect(report.counts.invalid).toBe(costs.length);
+    for (const [index, cost] of costs.entries()) {
+      const reason = outcomeOf(report, index).reason;
+      expect(reason).toContain(`bcrypt cost ${Number(cost)}`);
+      expect(reason).toContain('4 to 13');
+    }
+    expect(await context.users.countDocuments({})).toBe(0);
+  });
+});
+
 describe('export format', () => {
   it('parses a JSON array', () => {
     expect(parseQynAuthExport('[{"id":"a"}]')).toEqual([{ id: 'a' }]);

@@ -1,6 +1,8 @@
-// Login lockout against a real server: the rule, exact counting under concurrency, and the races
-// where a success meets the threshold.
+// Login lockout against a real server: the rule, exact counting under concurrency, the races
+// where a success meets the threshold, and stored hashes whose bcrypt cost a login cannot afford.
+import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPqcError } from '../../src/errors.js';
 import type { StoreContext } from '../../src/store/context.js';
 import { UserStore } from '../../src/store/users.js';
 import type { LoginAttempt } from '../../src/store/users.js';
@@ -196,6 +198,62 @@ describe('concurrent login attempts', () => {
       }
       expect(state.failedLoginAttempts).toBeGreaterThan(0);
       if (state.failedLoginAttempts >= 5) expect(isLocked(state)).toBe(true);
+    }
+  });
+});
+
+describe('stored hash cost', () => {
+  /** Returns a cost-4 hash of PASSWORD with its cost field rewritten to `cost`. */
+  async function hashWithCost(cost: string): Promise<string> {
+    const hash = await bcrypt.hash(PASSWORD, 4);
+    return hash.replace(/^(\$2[aby]\$)04\$/, `$1${cost}$`);
+  }
+
+  it('rejects unusable costs as validation errors', async () => {
+    const cases: [string, string][] = [
+      ['cost99@example.com', await hashWithCost('99')],
+      ['cost00@example.com', await hashWithCost('00')],
+      ['cost14@example.com', await hashWithCost('14')],
+      ['version@example.com', (await hashWithCost('04')).replace(/^\$2b\$/, '$2x$')],
+    ];
+
+    for (const [email, hash] of cases) {
+      await newUser(email);
+      await context.users.updateOne({ email }, { $set: { password: hash } });
+
+      const error = await store.authenticate(email, PASSWORD).catch((e: unknown) => e);
+
+      expect(isPqcError(error, 'ERR_STORE_VALIDATION'), `${email}: ${String(error)}`).toBe(true);
+      expect((error as Error).message).toContain(email);
+      expect((error as Error).message).not.toContain(hash);
+      expect((await stored(email)).failedLoginAttempts).toBe(0);
+    }
+  });
+
+  it('names the cost and the range', async () => {
+    const error = await store.authenticate('cost99@example.com', PASSWORD).catch((e: unknown) => e);
+
+    expect((error as Error).message).toContain('bcrypt cost 99');
+    expect((error as Error).message).toContain('4 to 13');
+  });
+
+  it('verifies a cost-13 hash', async () => {
+    await newUser('cost13@example.com');
+    const hash = await bcrypt.hash(PASSWORD, 13);
+    await context.users.updateOne({ email: 'cost13@example.com' }, { $set: { password: hash } });
+
+    expect((await store.authenticate('cost13@example.com', PASSWORD)).result).toBe('accepted');
+  });
+
+  it('rejects bcryptRounds outside the range', () => {
+    for (const rounds of [3, 14, 31]) {
+      let code: string | undefined;
+      try {
+        new UserStore(context, { bcryptRounds: rounds });
+      } catch (error) {
+        code = isPqcError(error) ? error.code : 'other';
+      }
+      expect(code, `bcryptRounds ${rounds}`).toBe('ERR_STORE_VALIDATION');
     }
   });
 });
