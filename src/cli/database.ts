@@ -66,11 +66,48 @@ export function createCliLogger(level: string): Logger {
   return pino({ name: 'qynpqc', level }, pino.destination(2));
 }
 
+/** Database names have fewer than this many bytes (MongoDB's naming restrictions). */
+const MAX_DATABASE_NAME_BYTES = 64;
+/** Characters MongoDB rejects in database names on Unix and Linux: `/\. "$` and NUL. */
+const DATABASE_NAME_FORBIDDEN = /[/\\. "$\0]/;
+
+/**
+ * Returns the database name from `--db`, else from the path of `uri`, else the default. Throws
+ * `CommandError` naming the value, the rule and an example when MongoDB would reject the name.
+ * The driver checks only for `.`, in `client.db()`.
+ */
 function databaseName(uri: string, explicit: string | undefined): string {
-  if (explicit !== undefined && explicit !== '') return explicit;
+  if (explicit !== undefined && explicit !== '') return checkDatabaseName(explicit, '--db');
 
   const path = /^mongodb(?:\+srv)?:\/\/[^/]*\/([^?]*)/.exec(uri)?.[1] ?? '';
-  return path === '' ? DEFAULT_DATABASE : decodeURIComponent(path);
+  if (path === '') return DEFAULT_DATABASE;
+
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch (error) {
+    throw new CommandError(
+      `the database name in --uri is not valid percent-encoding: ${JSON.stringify(path)}; ` +
+        `encode it correctly or pass --db, for example --db ${DEFAULT_DATABASE}`,
+      { cause: error },
+    );
+  }
+  return checkDatabaseName(decoded, 'the database name in --uri');
+}
+
+function checkDatabaseName(name: string, source: string): string {
+  const forbidden = DATABASE_NAME_FORBIDDEN.exec(name)?.[0];
+  const tooLong = Buffer.byteLength(name, 'utf8') >= MAX_DATABASE_NAME_BYTES;
+  if (forbidden === undefined && !tooLong) return name;
+
+  const problem = tooLong
+    ? `has ${Buffer.byteLength(name, 'utf8')} bytes`
+    : `contains ${JSON.stringify(forbidden)}`;
+  throw new CommandError(
+    `${source} ${JSON.stringify(name)} is not a valid database name: it ${problem}, but a ` +
+      `MongoDB database name has fewer than ${MAX_DATABASE_NAME_BYTES} bytes and none of ` +
+      `/ \\ . " $, space or NUL; pass a name such as ${DEFAULT_DATABASE}`,
+  );
 }
 
 function redact(uri: string): string {
@@ -123,22 +160,44 @@ function withoutCredentials(text: string, uri: string): string {
 }
 
 /**
- * Connects to `options.uri` and creates the store context. Throws `DatabaseError` when no server
- * answers within the server selection timeout, naming the address without its credentials.
+ * Connects to `options.uri` and creates the store context. Throws `CommandError` for an invalid
+ * database name before connecting, and `DatabaseError` when no server answers within the server
+ * selection timeout, naming the address without its credentials.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
   const uri = options.uri ?? '';
   const logger = createCliLogger(options.logLevel);
+  const name = databaseName(uri, options.db);
   const timeoutInUri = /[?&]serverSelectionTimeoutMS=/i.test(uri);
   const client = createClient(
     uri,
     timeoutInUri ? {} : { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS },
   );
 
+  // An open client keeps the process alive, so every failure from here on closes it.
+  try {
+    await connect(client, uri);
+    const db = client.db(name);
+    const context = await createStoreContext(db, { logger: logger.child({ component: 'store' }) });
+    logger.debug({ database: db.databaseName, server: context.server }, 'connected');
+
+    return { client, db, context, logger, close: () => client.close() };
+  } catch (error) {
+    await client.close().catch((closeError: unknown) => {
+      logger.warn({ err: closeError }, 'could not close the connection after the failed start');
+    });
+    throw error;
+  }
+}
+
+/**
+ * Connects `client`. Throws `DatabaseError` naming `uri` without credentials when no server
+ * responds.
+ */
+async function connect(client: MongoClient, uri: string): Promise<void> {
   try {
     await client.connect();
   } catch (error) {
-    await client.close().catch(() => {});
     if (error instanceof MongoServerSelectionError) {
       throw new DatabaseError(
         `no MongoDB server answered at ${redact(uri)}: ${error.message}; check --uri or ` +
@@ -148,12 +207,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     }
     throw error;
   }
-
-  const db = client.db(databaseName(uri, options.db));
-  const context = await createStoreContext(db, { logger: logger.child({ component: 'store' }) });
-  logger.debug({ database: db.databaseName, server: context.server }, 'connected');
-
-  return { client, db, context, logger, close: () => client.close() };
 }
 
 /**

@@ -63,6 +63,27 @@ async function qynpqcIn(database: string, logLevel: string, ...args: string[]): 
   }
 }
 
+/** A run of qynpqc that was stopped with SIGKILL unless it exited within the time limit. */
+interface TimedRun extends Run {
+  killed: boolean;
+  elapsedMs: number;
+}
+
+/** Runs qynpqc with exactly `args` and kills it after `timeoutMs`, as a hung process needs. */
+async function qynpqcWithin(timeoutMs: number, ...args: string[]): Promise<TimedRun> {
+  const started = Date.now();
+  try {
+    const { stdout, stderr } = await execute(process.execPath, [CLI, ...args], {
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    return { code: 0, stdout, stderr, killed: false, elapsedMs: Date.now() - started };
+  } catch (error) {
+    const failure = error as Run & { killed: boolean };
+    return { ...failure, killed: failure.killed, elapsedMs: Date.now() - started };
+  }
+}
+
 async function seedPortalUsers(): Promise<void> {
   const now = new Date();
   await db.collection('users').insertMany([
@@ -482,6 +503,47 @@ describe('qynpqc option and error messages', () => {
       expect(lines[0], uri).not.toContain('s3cret-password');
       expect(lines[0], uri).not.toContain('failed unexpectedly');
     }
+  });
+
+  it('rejects invalid database names and exits', async () => {
+    const uri = environment.server.uri;
+    const withPath = uri.replace(/\/(\?|$)/, '/bad.name$1');
+    expect(withPath).toContain('/bad.name');
+    const out = join(folder, 'bad-database-keys');
+    const cases: Array<[label: string, args: string[], value: string]> = [
+      ['--db', ['migrate', 'status', '--uri', uri, '--db', 'bad.name'], '--db "bad.name"'],
+      ['path', ['migrate', 'status', '--uri', withPath], 'the database name in --uri "bad.name"'],
+      ['enroll', ['enroll', '--email', 'ada@example.com', '--out', out, '--uri', uri, '--db', 'bad.name'], '--db "bad.name"'],
+      ['space', ['validate', '--uri', uri, '--db', 'bad name'], '--db "bad name"'],
+      ['length', ['validate', '--uri', uri, '--db', 'd'.repeat(64)], `--db "${'d'.repeat(64)}"`],
+    ];
+
+    for (const [label, args, value] of cases) {
+      const run = await qynpqcWithin(10_000, ...args);
+
+      expect(run.killed, `${label} still running after 10 s`).toBe(false);
+      expect(run.code, label).toBe(2);
+      expect(run.elapsedMs, label).toBeLessThan(5_000);
+      expect(run.stderr, label).toContain(`qynpqc: ${value} is not a valid database name`);
+      expect(run.stderr, label).toContain('fewer than 64 bytes');
+      expect(run.stderr, label).toContain('pass a name such as portal_dev');
+      expect(run.stderr, label).not.toContain('failed unexpectedly');
+    }
+    expect(readdirSync(folder)).not.toContain('bad-database-keys');
+  });
+
+  it('exits when the server rejects the name', async () => {
+    // FerretDB accepts fewer characters in database names than MongoDB, so it rejects this name
+    // at the first command after the connection is open. A MongoDB server accepts it.
+    const run = await qynpqcWithin(15_000, 'migrate', 'status', '--uri', environment.server.uri, '--db', 'caf\u00e9');
+
+    expect(run.killed, 'still running after 15 s').toBe(false);
+    if (environment.server.external) {
+      expect(run.code).toBe(0);
+      return;
+    }
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("Invalid namespace specified 'caf\u00e9.pqcMigrations'");
   });
 
   it('reports an unexpected error in one line', async () => {
