@@ -136,11 +136,20 @@ export interface PqcKeyDocument {
 
 /** Loose check: one `@`, no spaces, a dot in the domain. Plus-addressing and any TLD pass. */
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** Control characters: C0 (U+0000 to U+001F), DEL (U+007F) and C1 (U+0080 to U+009F). */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+function escapeControlCharacters(text: string): string {
+  return text.replace(
+    CONTROL_CHARACTERS,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
 
 /**
  * Returns `email` trimmed and lower-cased. Throws `StoreValidationError` unless it has the shape
- * `local@domain.tld` and at most 254 characters; nothing stricter, so `user+tag@example.company`
- * is accepted.
+ * `local@domain.tld`, at most 254 characters and no control character after trimming. The check
+ * is no stricter, so `user+tag@example.company` is accepted.
  */
 export function normalizeEmail(email: unknown): string {
   if (typeof email !== 'string') {
@@ -148,6 +157,14 @@ export function normalizeEmail(email: unknown): string {
   }
 
   const normalized = email.trim().toLowerCase();
+  const position = normalized.search(CONTROL_CHARACTERS);
+  if (position !== -1) {
+    const codePoint = normalized.charCodeAt(position).toString(16).toUpperCase().padStart(4, '0');
+    throw new StoreValidationError(
+      `email "${escapeControlCharacters(normalized.slice(0, 80))}" is invalid: it contains the ` +
+        `control character U+${codePoint} at position ${position}; remove it`,
+    );
+  }
   if (normalized.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(normalized)) {
     throw new StoreValidationError(
       `email ${JSON.stringify(normalized.slice(0, 80))} is invalid; expected local@domain.tld ` +

@@ -324,6 +324,41 @@ describe('bcrypt cost', () => {
   });
 });
 
+describe('email control characters', () => {
+  it('rejects them and keeps valid forms', async () => {
+    const context = await environment.context('import_email_controls');
+    const emails = [
+      'x@example.com\u0000evil',
+      'tab\u0009inside@example.com',
+      'del\u007f@example.com',
+      'next-line\u0085@example.com',
+      'Ada+Tag@Example.Company',
+      'grace@mail.example.photography',
+    ];
+    const records = emails.map((email, index) => ({
+      id: `qa-email-${index}`,
+      email,
+      passwordHash: importedHash,
+    }));
+
+    const report = await importQynAuthUsers(context, records, { bcryptRounds: 4 });
+
+    expect(report.counts.invalid).toBe(4);
+    expect(report.counts.created).toBe(2);
+    expect(outcomeOf(report, 0).reason).toContain('control character U+0000 at position 13');
+    expect(outcomeOf(report, 1).reason).toContain('control character U+0009');
+    expect(outcomeOf(report, 2).reason).toContain('control character U+007F');
+    expect(outcomeOf(report, 3).reason).toContain('control character U+0085');
+    expect(outcomeOf(report, 4).outcome).toBe('created');
+    expect(outcomeOf(report, 5).outcome).toBe('created');
+    const stored = await context.users.find({}).sort({ email: 1 }).toArray();
+    expect(stored.map((user) => user.email)).toEqual([
+      'ada+tag@example.company',
+      'grace@mail.example.photography',
+    ]);
+  });
+});
+
 describe('export format', () => {
   it('parses a JSON array', () => {
     expect(parseQynAuthExport('[{"id":"a"}]')).toEqual([{ id: 'a' }]);

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ObjectId } from 'mongodb';
 import type { Document } from 'mongodb';
+import { isPqcError } from '../../src/errors.js';
 import type { StoreContext } from '../../src/store/context.js';
 import { MigrationFailedError, StoreConflictError } from '../../src/store/errors.js';
 import {
@@ -417,6 +418,29 @@ describe('emails', () => {
     expect(info.email).toBe('grace@mail.example.info');
     expect((await store.getByEmail('ADA+tag@example.company'))?._id).toEqual(plus._id);
     expect((await checkUserRules(context)).counts['email-not-normalized']).toBe(0);
+  });
+
+  it('rejects control characters', async () => {
+    const context = await environment.context('email_controls');
+    const store = new UserStore(context, { bcryptRounds: 4 });
+    const cases: [email: string, codePoint: string][] = [
+      ['x@example.com\u0000evil', 'U+0000'],
+      ['x\u0001@example.com', 'U+0001'],
+      ['x@exa\u001bmple.com', 'U+001B'],
+      ['x\u007f@example.com', 'U+007F'],
+      ['x@example.com\u0085', 'U+0085'],
+      ['x\u009f@example.com', 'U+009F'],
+    ];
+
+    for (const [email, codePoint] of cases) {
+      const error = await store
+        .createUser({ email, password: 'correct horse' })
+        .catch((e: unknown) => e);
+
+      expect(isPqcError(error, 'ERR_STORE_VALIDATION'), codePoint).toBe(true);
+      expect((error as Error).message, codePoint).toContain(`control character ${codePoint}`);
+    }
+    expect(await context.users.countDocuments({})).toBe(0);
   });
 });
 
