@@ -1,7 +1,7 @@
 /** The database maintenance commands: migrate up|down|status, validate, backup and restore. */
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { backupDatabase, restoreDatabase } from '../store/backup.js';
+import { backupDatabase, findRestoreLeftovers, restoreDatabase } from '../store/backup.js';
 import { migrateDown, migrateUp, migrationStatus } from '../store/migrations/runner.js';
 import type { MigrationRunReport } from '../store/migrations/index.js';
 import {
@@ -145,6 +145,17 @@ function registerValidate(program: Command): void {
           const total = Object.values(rules.counts).reduce((sum, count) => sum + count, 0);
           console.log(`${rules.usersChecked} users checked, ${total} rule violations`);
           failed ||= total > 0;
+
+          const leftovers = await findRestoreLeftovers(context.db);
+          for (const leftover of leftovers) {
+            const what = leftover.kind === 'staging' ? 'staging copy' : 'previous collection';
+            console.log(
+              `LEFTOVER: ${leftover.name} (${leftover.count} documents) is the ${what} of ` +
+                `${leftover.target} from a restore that did not finish or is still running; the next restore drops ` +
+                'staging copies, and a previous collection must be renamed back or dropped by hand',
+            );
+          }
+          failed ||= leftovers.length > 0;
 
           const snapshot = await takeSnapshot(context);
           if (options.save !== undefined) await writeFile(options.save, snapshotToJson(snapshot));

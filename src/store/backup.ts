@@ -35,6 +35,8 @@ export {
 } from './backup-file.js';
 export type { BackupCollectionHeader, BackupDocumentHandler, BackupHeader } from './backup-file.js';
 export { restoreDatabase } from './restore.js';
+export { findRestoreLeftovers } from './restore-leftovers.js';
+export type { RestoreLeftover } from './restore-leftovers.js';
 export type { RestoredCollection, RestoreOptions, RestoreReport } from './restore.js';
 
 /** Characters collected before a write to the file. */

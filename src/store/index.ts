@@ -73,11 +73,18 @@ export type {
   MigrationSummary,
 } from './migrations/index.js';
 export { DEFAULT_LOCK_TTL_MS, DEFAULT_LOCK_WAIT_MS } from './migrations/lock.js';
-export { backupDatabase, InvalidBackupError, restoreDatabase, scanBackup } from './backup.js';
+export {
+  backupDatabase,
+  findRestoreLeftovers,
+  InvalidBackupError,
+  restoreDatabase,
+  scanBackup,
+} from './backup.js';
 export type {
   BackupCollectionHeader,
   BackupHeader,
   BackupOptions,
+  RestoreLeftover,
   RestoredCollection,
   RestoreOptions,
   RestoreReport,

@@ -19,6 +19,7 @@ import {
   scanBackup,
 } from './backup-file.js';
 import type { BackupCollectionHeader, BackupHeader } from './backup-file.js';
+import { dropRestoreLeftovers } from './restore-leftovers.js';
 
 /** MongoDB's error code for a feature the server does not implement (NotImplemented). */
 const NOT_IMPLEMENTED = 238;
@@ -161,8 +162,9 @@ async function swapIn(
 /**
  * Restores collections from a backup file. Checks the whole file first and throws
  * `InvalidBackupError` for a truncated or corrupted one, and `StoreConflictError` when a target
- * contains documents and `replace` is not set. In both cases nothing is written. Each collection
- * is loaded and indexed under a staging name, then renamed over its target.
+ * contains documents and `replace` is not set. In both cases nothing is written. Otherwise it
+ * drops the staging collections that interrupted restores left, then loads and indexes each
+ * collection under a staging name and renames it over its target.
  */
 export async function restoreDatabase(
   context: StoreContext,
@@ -180,6 +182,7 @@ export async function restoreDatabase(
 
   return asStoreErrors(`restore of ${options.file} into ${context.db.databaseName}`, async () => {
     if (options.replace !== true) await checkTargets(context.db, names);
+    await dropRestoreLeftovers(context);
 
     // Staging names have no dot, because FerretDB v1.24 rejects renameCollection from such a
     // name ("Invalid namespace").

@@ -1,6 +1,6 @@
 // Backup and restore through the driver against a real server. Covered: an exact round trip of
 // documents (every BSON type the server stores) and indexes, restores rejected for occupied
-// collections or damaged files, and the all-or-nothing swap.
+// collections or damaged files, the all-or-nothing swap, and collections of interrupted restores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   existsSync,
@@ -20,6 +20,7 @@ import type { StoreContext } from '../../src/store/context.js';
 import {
   BACKUP_FORMAT,
   backupDatabase,
+  findRestoreLeftovers,
   InvalidBackupError,
   restoreDatabase,
   scanBackup,
@@ -335,6 +336,89 @@ describe('restoreDatabase', () => {
       expect(logged.some((message) => message.includes('cannot build this index'))).toBe(true);
     }
     expect(restored.count).toBe(41);
+  });
+});
+
+describe('interrupted restore', () => {
+  /** Creates the collections a restore with run id `0badf00d` leaves when its server crashes. */
+  async function leaveInterruptedRun(db: Db): Promise<void> {
+    await db.collection('restore_0badf00d_users').insertMany([
+      portalUser(501, { refreshTokenHash: 'token hash 501' }),
+      portalUser(502),
+    ]);
+    await db.collection<{ _id: string }>('restore_0badf00d_pqcKeys').insertOne({ _id: 'key-501' });
+    await db
+      .collection<{ _id: string }>('restore_0badf00d_replaced_pqcMigrations')
+      .insertOne({ _id: 'old' });
+  }
+
+  it('finds the collections it left', async () => {
+    const target = await environment.context('restore_leftovers_found');
+    await leaveInterruptedRun(target.db);
+    await target.db.collection('restore_notes').insertOne({ note: 'not from a restore' });
+
+    const leftovers = await findRestoreLeftovers(target.db);
+
+    expect(leftovers).toEqual([
+      { name: 'restore_0badf00d_pqcKeys', kind: 'staging', target: 'pqcKeys', count: 1 },
+      {
+        name: 'restore_0badf00d_replaced_pqcMigrations',
+        kind: 'replaced',
+        target: 'pqcMigrations',
+        count: 1,
+      },
+      { name: 'restore_0badf00d_users', kind: 'staging', target: 'users', count: 2 },
+    ]);
+  });
+
+  it('restore drops staging and keeps replaced', async () => {
+    const logged: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+    const record =
+      (level: string) =>
+      (fields: object, message: string): void => {
+        logged.push({ level, fields: fields as Record<string, unknown>, message });
+      };
+    const target = await environment.context('restore_leftovers_dropped', {
+      logger: {
+        debug: record('debug'),
+        info: record('info'),
+        warn: record('warn'),
+        error: record('error'),
+      },
+    });
+    await leaveInterruptedRun(target.db);
+
+    const report = await restoreDatabase(target, { file: backupFile });
+
+    expect(report.collections.find((c) => c.name === COLLECTIONS.users)?.count).toBe(41);
+    const names = await collectionNames(target.db);
+    expect(names).not.toContain('restore_0badf00d_users');
+    expect(names).not.toContain('restore_0badf00d_pqcKeys');
+    expect(names).toContain('restore_0badf00d_replaced_pqcMigrations');
+    expect(await findRestoreLeftovers(target.db)).toHaveLength(1);
+
+    const dropped = logged.filter((line) => line.message.includes('dropped the staging collection'));
+    expect(dropped.map((line) => line.level)).toEqual(['info', 'info']);
+    expect(dropped.map((line) => [line.fields.collection, line.fields.documents])).toEqual([
+      ['restore_0badf00d_pqcKeys', 1],
+      ['restore_0badf00d_users', 2],
+    ]);
+    const kept = logged.find((line) => line.fields.collection === 'restore_0badf00d_replaced_pqcMigrations');
+    expect(kept?.level).toBe('warn');
+    expect(kept?.message).toContain('rename it back or drop it by hand');
+  });
+
+  it('a rejected restore drops nothing', async () => {
+    const target = await environment.context('restore_leftovers_rejected');
+    await leaveInterruptedRun(target.db);
+    await target.db.collection(COLLECTIONS.users).insertOne(portalUser(999));
+
+    const error: unknown = await restoreDatabase(target, { file: backupFile }).catch(
+      (e: unknown) => e,
+    );
+
+    expect(error).toBeInstanceOf(StoreConflictError);
+    expect(await findRestoreLeftovers(target.db)).toHaveLength(3);
   });
 });
 

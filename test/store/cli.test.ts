@@ -464,6 +464,18 @@ describe('qynpqc enroll with existing key files', () => {
   });
 });
 
+describe('qynpqc validate with restore leftovers', () => {
+  it('reports a staging collection', async () => {
+    const leftovers = await environment.database('cli_leftovers');
+    await leftovers.collection('restore_0badf00d_users').insertOne({ email: 'x@example.com', password: BCRYPT_HASH });
+
+    const run = await qynpqcIn('qynpqc_test_cli_leftovers', 'warn', 'validate');
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('LEFTOVER: restore_0badf00d_users (1 documents) is the staging copy of users');
+  });
+});
+
 describe('qynpqc option and error messages', () => {
   it('rejects counts that are not positive integers', async () => {
     const cases: Array<[string, string[], string]> = [
