@@ -13,7 +13,7 @@ import {
   takeSnapshot,
 } from '../store/validate.js';
 import type { DatabaseSnapshot } from '../store/validate.js';
-import { StoreValidationError } from '../store/errors.js';
+import { StoreConflictError, StoreValidationError } from '../store/errors.js';
 import { positiveInteger, withDatabase, withDatabaseOptions } from './database.js';
 import type { DatabaseOptions } from './database.js';
 import { nonEmptyPath, readTextFile } from './files.js';
@@ -211,6 +211,8 @@ function registerBackup(program: Command): void {
             file: options.in,
             collections: options.collection,
             replace: options.replace ?? false,
+          }).catch((error: unknown) => {
+            throw withCliOptionNames(error);
           });
           for (const collection of report.collections) {
             const skipped = collection.indexesSkipped.map((index) => `${index.name} (${index.reason})`);
@@ -222,6 +224,19 @@ function registerBackup(program: Command): void {
         });
       },
     );
+}
+
+/**
+ * Returns `error` with the library option `replace` named as the CLI option `--replace`, when it
+ * is the conflict `restoreDatabase` raises for occupied collections.
+ */
+function withCliOptionNames(error: unknown): unknown {
+  if (!(error instanceof StoreConflictError)) return error;
+  if (!error.message.includes('pass replace')) return error;
+
+  return new StoreConflictError(error.message.replace('pass replace', 'pass --replace'), {
+    cause: error,
+  });
 }
 
 /** Adds the migrate, validate, backup and restore commands to `program`. */

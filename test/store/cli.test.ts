@@ -204,6 +204,7 @@ describe('qynpqc database commands', () => {
     const refused = await qynpqc('restore', '--in', file);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/\[ERR_STORE_CONFLICT\]|\[ERR_STORE_VALIDATION\]/);
+    expect(refused.stderr).toContain('or pass --replace to overwrite them');
 
     const before = await db.collection('users').find({}, { sort: { email: 1 } }).toArray();
     const replaced = await qynpqc('restore', '--in', file, '--replace');
