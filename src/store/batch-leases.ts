@@ -12,6 +12,15 @@ import { userLeaseKey } from './user-writes.js';
 /** Maximum pause between two tries of held user leases, in milliseconds. */
 const MAX_PAUSE_MS = 500;
 
+/**
+ * How long a user lease must have been expired before {@link deleteExpiredUserLeases} deletes
+ * it, in milliseconds. A process that read the lease as expired inserts the next generation one
+ * round trip later, and hosts' clocks differ. Deleting the lease under such a process would let
+ * a third one start a new chain beside it (lease.ts). Five minutes is far above a round trip and
+ * the skew of clocks kept in sync, which leases already require.
+ */
+export const EXPIRED_USER_LEASE_MARGIN_MS = 5 * 60_000;
+
 /** Leases acquired by {@link acquireUserLeases} and the users still held by other writers. */
 export interface UserLeases {
   /** The acquired leases; release them with `context.leases.releaseAll`. */
@@ -24,6 +33,22 @@ export interface UserLeases {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Deletes the user leases that expired more than {@link EXPIRED_USER_LEASE_MARGIN_MS} ago and
+ * returns how many. Crashed writers leave them behind. FerretDB v1 has no TTL index, and
+ * otherwise only a later writer of the same user prunes one.
+ */
+export async function deleteExpiredUserLeases(context: StoreContext): Promise<number> {
+  // NOTE: a process that stalls for longer than the margin between reading an expired lease and
+  // inserting its successor can still race a writer that starts after this delete.
+  const cutoff = new Date(Date.now() - EXPIRED_USER_LEASE_MARGIN_MS);
+  const result = await context.leases.collection.deleteMany({
+    key: { $regex: /^user:/ },
+    expiresAt: { $lt: cutoff },
+  });
+  return result.deletedCount;
 }
 
 /**

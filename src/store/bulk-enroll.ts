@@ -6,7 +6,8 @@
  * written, the next batch is read and its key pairs generated. With a worker pool as the key
  * source, key generation therefore overlaps the writes (bulk-enroll-batch.ts describes them).
  * The run starts with {@link repairPendingKeys}, so after a crash a rerun resolves what the
- * crash left pending and then enrolls exactly the users still without keys.
+ * crash left pending and then enrolls exactly the users still without keys. It also deletes the
+ * user leases that crashed writers left expired (batch-leases.ts).
  *
  * Secret keys: the caller decides. With `stageKeys`, each user's key pairs are stored before the
  * batch's database write and committed or discarded after it, so a crash cannot leave a user
@@ -20,6 +21,7 @@
 import { CursorTimeoutMode, MongoError } from 'mongodb';
 import type { FindCursor, ObjectId } from 'mongodb';
 import type { StoreContext } from './context.js';
+import { deleteExpiredUserLeases } from './batch-leases.js';
 import { writeBatch } from './bulk-enroll-batch.js';
 import type { BatchOutcome, BatchUser, WriteTimings } from './bulk-enroll-batch.js';
 import { DatabaseError, StoreValidationError } from './errors.js';
@@ -134,6 +136,8 @@ export interface BulkEnrollSummary {
   failed: number;
   /** Counts of the pending entries that the repair at the start resolved. */
   repaired: RepairReport;
+  /** Expired user leases of crashed writers deleted at the start. */
+  expiredLeasesDeleted: number;
   /** Wall time of the run, in milliseconds. */
   durationMs: number;
   /** Users enrolled per second of wall time. */
@@ -194,6 +198,7 @@ class BulkRun {
       skipped: 0,
       failed: 0,
       repaired: { promoted: 0, discarded: 0, retired: 0, skipped: 0 },
+      expiredLeasesDeleted: 0,
       durationMs: 0,
       usersPerSecond: 0,
       timings: {
@@ -404,11 +409,18 @@ export async function bulkEnroll(
       () => 'resolving pending key entries',
       () => repairPendingKeys(context),
     );
+    run.summary.expiredLeasesDeleted = await run.database(
+      () => 'deleting expired user leases',
+      () => deleteExpiredUserLeases(context),
+    );
     run.summary.total = await run.database(
       () => 'counting users without keys',
       () => context.users.countDocuments(WITHOUT_KEY, { timeoutMS: run.operationTimeoutMs }),
     );
-    context.logger.info({ total: run.summary.total }, 'bulk enrollment started');
+    context.logger.info(
+      { total: run.summary.total, expiredLeasesDeleted: run.summary.expiredLeasesDeleted },
+      'bulk enrollment started',
+    );
 
     const users = run.openCursor();
     cursor = users;

@@ -11,6 +11,7 @@ import { isPqcError } from '../../src/errors.js';
 import { encodeBase64 } from '../../src/keys/base64.js';
 import { keyPairId } from '../../src/keys/fingerprint.js';
 import type { PqcPool } from '../../src/pool/index.js';
+import { EXPIRED_USER_LEASE_MARGIN_MS } from '../../src/store/batch-leases.js';
 import { bulkEnroll } from '../../src/store/bulk-enroll.js';
 import type { BulkProgress } from '../../src/store/bulk-enroll.js';
 import { createStoreContext } from '../../src/store/context.js';
@@ -359,6 +360,50 @@ describe('bulk enrollment', () => {
     expect(summary.enrolled).toBe(60);
     await expectEveryUserEnrolledOnce(context, 60);
   }, 120_000);
+});
+
+describe('expired user leases', () => {
+  it('deletes those past the margin', async () => {
+    const started: Record<string, unknown>[] = [];
+    const ignore = (): void => {};
+    const context = await environment.context('bulk_expired_leases', {
+      logger: {
+        debug: ignore,
+        warn: ignore,
+        error: ignore,
+        info: (fields, message) => {
+          if (message === 'bulk enrollment started') started.push(fields as Record<string, unknown>);
+        },
+      },
+    });
+    await insertUsers(context, 'leases', 3);
+    const now = Date.now();
+    const lease = (key: string, expiresAt: number) => ({
+      _id: `${key}:1`,
+      key,
+      generation: 1,
+      owner: 'crashed-host:4242:0badf00d',
+      acquiredAt: new Date(expiresAt - 10_000),
+      expiresAt: new Date(expiresAt),
+    });
+    const stale = Array.from({ length: 40 }, () =>
+      lease(userLeaseKey(new ObjectId()), now - EXPIRED_USER_LEASE_MARGIN_MS - 60_000),
+    );
+    const recent = lease(userLeaseKey(new ObjectId()), now - 10_000);
+    const held = lease(userLeaseKey(new ObjectId()), now + 60_000);
+    const migrations = lease('migrations', now - EXPIRED_USER_LEASE_MARGIN_MS - 60_000);
+    await context.leases.collection.insertMany([...stale, recent, held, migrations]);
+
+    const summary = await bulkEnroll(context, { keySource: pool });
+
+    expect(summary.expiredLeasesDeleted).toBe(40);
+    expect(summary.enrolled).toBe(3);
+    const remaining = await context.leases.collection.find({}).toArray();
+    const ids = remaining.map((document) => document._id).sort();
+    expect(ids).toEqual([recent._id, held._id, migrations._id].sort());
+    expect(started).toHaveLength(1);
+    expect(started[0]?.expiredLeasesDeleted).toBe(40);
+  });
 });
 
 describe('bulk enrollment after a crash', () => {
