@@ -38,7 +38,13 @@ import {
   toUserKeyInfo,
 } from './key-users.js';
 import type { UserKeyInfo, UserSelector } from './key-users.js';
-import { FIELD_DEFAULTS, normalizeEmail, PQC_KEY_FIELDS } from './schema.js';
+import {
+  FIELD_DEFAULTS,
+  normalizeEmail,
+  PQC_KEY_FIELDS,
+  USER_KEM_ALGORITHM,
+  USER_SIGNATURE_ALGORITHM,
+} from './schema.js';
 import type { PqcKeyDocument, UserDocument } from './schema.js';
 import { updateUser } from './user-writes.js';
 
@@ -136,8 +142,8 @@ export class KeyStore {
    * Stores public keys made elsewhere, for example in a browser, through the same steps as
    * {@link enroll} (or {@link rotate} with `options.rotate`). Throws `InvalidLengthError`
    * unless the keys have 1184 and 1952 bytes, `InvalidPublicKeyError` when the ML-KEM key fails
-   * the FIPS 203 modulus check, and otherwise what enroll and rotate throw. A rejected key
-   * writes nothing.
+   * the FIPS 203 modulus check, `StoreConflictError` when another user already stores either
+   * public key, and otherwise what enroll and rotate throw. A rejected key writes nothing.
    */
   async registerPublicKeys(
     selector: UserSelector,
@@ -154,6 +160,7 @@ export class KeyStore {
     if (options.rotate !== true && existing !== null) {
       throw this.keyPresentError(user._id, existing);
     }
+    await this.rejectSharedPublicKeys(user._id, keys);
 
     return this.store(user._id, keys, existing);
   }
@@ -330,6 +337,30 @@ export class KeyStore {
       previousKeyId === null ? 'enrolled user key pair' : 'rotated user key pair',
     );
     return { userId, keyId: record.keyId, previousKeyId, generatedAt, expiresAt };
+  }
+
+  /**
+   * Throws `StoreConflictError` when a user other than `userId` stores either public key of
+   * `keys`. The key id covers only the pair, so a copy of one key under a new partner passes it.
+   */
+  private async rejectSharedPublicKeys(userId: ObjectId, keys: UserPublicKeys): Promise<void> {
+    // NOTE: this is a read before the write, and the store builds no unique index on the key
+    // fields (FerretDB v1 has no partial indexes). Two concurrent registrations of the same key
+    // can therefore both pass, and checkUserRules then reports them as duplicate-public-key.
+    const kem = Buffer.from(keys.kemPublicKey).toString('base64');
+    const signature = Buffer.from(keys.signaturePublicKey).toString('base64');
+    const holder = await this.context.users.findOne(
+      { _id: { $ne: userId }, $or: [{ pqcPublicKey: kem }, { pqcSignaturePublicKey: signature }] },
+      { projection: { pqcPublicKey: 1 } },
+    );
+    if (holder === null) return;
+
+    const which = holder.pqcPublicKey === kem ? USER_KEM_ALGORITHM : USER_SIGNATURE_ALGORITHM;
+    throw new StoreConflictError(
+      `the ${which} public key is already stored for user ${holder._id.toHexString()}; each ` +
+        'user needs a key pair of their own, so generate a new one for user ' +
+        userId.toHexString(),
+    );
   }
 
   /** Deletes a losing writer's pending entry; a failure is logged, as repair resolves it later. */

@@ -2,6 +2,7 @@
  * Rule checks of the current `users` documents against the schema. They never compare a date
  * with the clock: an expired key is a state to act on, not an error.
  */
+import { createHash } from 'node:crypto';
 import { BSON } from 'mongodb';
 import type { Document } from 'mongodb';
 import { PqcError } from '../errors.js';
@@ -26,6 +27,7 @@ const { EJSON } = BSON;
 export type UserRule =
   | 'null-unique-field'
   | 'duplicate-unique-field'
+  | 'duplicate-public-key'
   | 'invalid-public-key'
   | 'incomplete-keys'
   | 'enabled-without-keys'
@@ -37,6 +39,7 @@ export type UserRule =
 export const USER_RULES: readonly UserRule[] = [
   'null-unique-field',
   'duplicate-unique-field',
+  'duplicate-public-key',
   'invalid-public-key',
   'incomplete-keys',
   'enabled-without-keys',
@@ -82,6 +85,15 @@ const REQUIRED_KEY_FIELDS = [
 
 /** Most holders named in a duplicate message. */
 const LISTED_HOLDERS = 5;
+
+/** Public key fields that no two users may share, because each user owns their key pair. */
+const PUBLIC_KEY_FIELDS = ['pqcPublicKey', 'pqcSignaturePublicKey'] as const;
+
+/** A user that stores a public key, with the key id stored next to it. */
+interface KeyHolder {
+  userId: string;
+  keyId: unknown;
+}
 
 type Finding = Omit<RuleViolation, 'userId'>;
 
@@ -182,16 +194,49 @@ function userFindings(user: Document): Finding[] {
   return found;
 }
 
-function duplicateMessage(field: string, value: string, others: readonly string[]): string {
+function listHolders(others: readonly string[]): string {
   const listed = others.slice(0, LISTED_HOLDERS).join(', ');
   const more = others.length > LISTED_HOLDERS ? ` and ${others.length - LISTED_HOLDERS} more` : '';
-  return `${field} ${JSON.stringify(value.slice(0, 80))} is also held by ${listed}${more}`;
+  return `${listed}${more}`;
+}
+
+function duplicateMessage(field: string, value: string, others: readonly string[]): string {
+  return `${field} ${JSON.stringify(value.slice(0, 80))} is also held by ${listHolders(others)}`;
+}
+
+/**
+ * Returns a `duplicate-public-key` violation for each user whose public key in `field` another
+ * user also stores. Holders of the same key id are left out, because `duplicate-unique-field`
+ * reports them. The message names the other users, never the key.
+ */
+function publicKeyDuplicates(
+  field: (typeof PUBLIC_KEY_FIELDS)[number],
+  byValue: ReadonlyMap<string, KeyHolder[]>,
+): RuleViolation[] {
+  const violations: RuleViolation[] = [];
+  for (const holders of byValue.values()) {
+    if (holders.length < 2) continue;
+
+    for (const holder of holders) {
+      const others = holders
+        .filter((other) => other.userId !== holder.userId)
+        .filter((other) => typeof holder.keyId !== 'string' || other.keyId !== holder.keyId)
+        .map((other) => other.userId);
+      if (others.length === 0) continue;
+
+      const message =
+        `${field} is also stored by ${listHolders(others)}; each user needs a key pair of ` +
+        'their own, so rotate the keys of all but one of them';
+      violations.push({ rule: 'duplicate-public-key', userId: holder.userId, field, message });
+    }
+  }
+  return violations;
 }
 
 /**
  * Checks every document of `users` against the schema's rules. `pqcKeyId` and `qynAuthUserId`
- * are never null and never shared. Public keys are canonical base64 of the algorithm's length,
- * and ML-KEM keys pass the FIPS 203 modulus check. Key pairs are complete, `pqcEnabled` comes
+ * are never null and never shared, and no two users store the same public key. Public keys are
+ * canonical base64 of the algorithm's length, and ML-KEM keys pass the FIPS 203 modulus check. Key pairs are complete, `pqcEnabled` comes
  * with keys, and `pqcKeyExpiresAt` lies after `pqcKeyGeneratedAt`. Dates are BSON dates, and
  * emails are trimmed and lower-cased.
  */
@@ -211,6 +256,8 @@ export async function checkUserRules(
 
   const holders = new Map<(typeof UNIQUE_OPTIONAL_FIELDS)[number], Map<string, string[]>>();
   for (const field of UNIQUE_OPTIONAL_FIELDS) holders.set(field, new Map());
+  const keyHolders = new Map<(typeof PUBLIC_KEY_FIELDS)[number], Map<string, KeyHolder[]>>();
+  for (const field of PUBLIC_KEY_FIELDS) keyHolders.set(field, new Map());
   const hidden = { projection: { password: 0, refreshTokenHash: 0 } };
   for await (const user of context.users.find({}, hidden)) {
     report.usersChecked += 1;
@@ -224,6 +271,18 @@ export async function checkUserRules(
       if (ids === undefined) byValue.set(value, [userId]);
       else ids.push(userId);
     }
+
+    for (const [field, byValue] of keyHolders) {
+      const value: unknown = user[field];
+      if (typeof value !== 'string') continue;
+      // The map is keyed by the SHA-256 digest of the base64 text: 44 characters per entry
+      // instead of 1,580 for an ML-KEM-768 key and 2,604 for an ML-DSA-65 key.
+      const digest = createHash('sha256').update(value).digest('base64');
+      const holder = { userId, keyId: user.pqcKeyId };
+      const known = byValue.get(digest);
+      if (known === undefined) byValue.set(digest, [holder]);
+      else known.push(holder);
+    }
   }
 
   for (const [field, byValue] of holders) {
@@ -235,6 +294,9 @@ export async function checkUserRules(
         record({ rule: 'duplicate-unique-field', userId, field, message });
       }
     }
+  }
+  for (const [field, byValue] of keyHolders) {
+    for (const violation of publicKeyDuplicates(field, byValue)) record(violation);
   }
   return report;
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPqc } from '../../src/core/pqc.js';
 import type { PqcInstance } from '../../src/core/pqc.js';
 import { isPqcError } from '../../src/errors.js';
-import { encodeBase64, encodeBase64Url } from '../../src/keys/base64.js';
+import { decodeBase64, encodeBase64, encodeBase64Url } from '../../src/keys/base64.js';
 import { keyPairId } from '../../src/keys/fingerprint.js';
 import { createStoreContext } from '../../src/store/context.js';
 import type { StoreContext } from '../../src/store/context.js';
@@ -492,6 +492,35 @@ describe('registerPublicKeys', () => {
     );
     expect((await storedUser(second)).pqcKeyId).toBeUndefined();
     expect(await historyOf(second)).toHaveLength(0);
+  });
+
+  it('rejects one key of another user', async () => {
+    const owner = await newUser('key-owner@example.com');
+    const copier = await newUser('key-copier@example.com');
+    const enrolled = await keys.enroll({ userId: owner });
+    const ownerKeys = await storedUser(owner);
+    const ownKem = pqc.kem('ML-KEM-768').keygen().publicKey;
+    const ownSignature = pqc.signature('ML-DSA-65').keygen().publicKey;
+    const cases: [string, Uint8Array, Uint8Array][] = [
+      ['ML-KEM-768', decodeBase64(ownerKeys.pqcPublicKey!, 'pqcPublicKey'), ownSignature],
+      ['ML-DSA-65', ownKem, decodeBase64(ownerKeys.pqcSignaturePublicKey!, 'pqcSignaturePublicKey')],
+    ];
+    const historyBefore = await context.pqcKeys.countDocuments();
+
+    for (const [algorithm, kem, signature] of cases) {
+      const error = await keys.registerPublicKeys({ userId: copier }, kem, signature).catch((e: unknown) => e);
+
+      expect(isPqcError(error, 'ERR_STORE_CONFLICT'), algorithm).toBe(true);
+      expect((error as Error).message, algorithm).toContain(
+        `the ${algorithm} public key is already stored for user ${owner.toHexString()}`,
+      );
+    }
+    expect((await storedUser(copier)).pqcKeyId).toBeUndefined();
+    expect(await context.pqcKeys.countDocuments()).toBe(historyBefore);
+    expect((await storedUser(owner)).pqcKeyId).toBe(enrolled.keyId);
+
+    const stored = await keys.registerPublicKeys({ userId: copier }, ownKem, ownSignature);
+    expect((await storedUser(copier)).pqcKeyId).toBe(stored.keyId);
   });
 
   it('rotates to registered keys on request', async () => {

@@ -56,6 +56,12 @@ describe('checkUserRules', () => {
     const context = await environment.context('rules_broken');
     const keys = await enrolledFields();
     const sameKeys = await enrolledFields();
+    // One key pair per case, so that only the cases about shared keys share a public key.
+    const placeholderKeys = await enrolledFields();
+    const shortKemKeys = await enrolledFields();
+    const modulusKeys = await enrolledFields();
+    const shortSignatureKeys = await enrolledFields();
+    const unkeyedKeys = await enrolledFields();
     const generated = keys.pqcKeyGeneratedAt!;
     const cases: { name: string; extra: Document; expected: [UserRule, string][] }[] = [
       {
@@ -70,35 +76,43 @@ describe('checkUserRules', () => {
       },
       {
         name: 'placeholder text as public key',
-        extra: { ...keys, pqcKeyId: 'k-mock', pqcPublicKey: 'mock-kyber-768-public-key-base64' },
+        extra: {
+          ...placeholderKeys,
+          pqcKeyId: 'k-mock',
+          pqcPublicKey: 'mock-kyber-768-public-key-base64',
+        },
         expected: [['invalid-public-key', 'pqcPublicKey']],
       },
       {
         name: 'KEM key one byte short',
-        extra: { ...keys, pqcKeyId: 'k-short', pqcPublicKey: shortened(keys.pqcPublicKey!) },
+        extra: {
+          ...shortKemKeys,
+          pqcKeyId: 'k-short',
+          pqcPublicKey: shortened(shortKemKeys.pqcPublicKey!),
+        },
         expected: [['invalid-public-key', 'pqcPublicKey']],
       },
       {
         name: 'KEM key failing the modulus check',
         extra: {
-          ...keys,
+          ...modulusKeys,
           pqcKeyId: 'k-modulus',
-          pqcPublicKey: withCoefficientQ(keys.pqcPublicKey!),
+          pqcPublicKey: withCoefficientQ(modulusKeys.pqcPublicKey!),
         },
         expected: [['invalid-public-key', 'pqcPublicKey']],
       },
       {
         name: 'signature key one byte short',
         extra: {
-          ...keys,
+          ...shortSignatureKeys,
           pqcKeyId: 'k-sig',
-          pqcSignaturePublicKey: shortened(keys.pqcSignaturePublicKey!),
+          pqcSignaturePublicKey: shortened(shortSignatureKeys.pqcSignaturePublicKey!),
         },
         expected: [['invalid-public-key', 'pqcSignaturePublicKey']],
       },
       {
         name: 'keys without key id',
-        extra: { pqcPublicKey: keys.pqcPublicKey, pqcEnabled: false },
+        extra: { pqcPublicKey: unkeyedKeys.pqcPublicKey, pqcEnabled: false },
         expected: [['incomplete-keys', 'pqcSignaturePublicKey']],
       },
       {
@@ -169,6 +183,47 @@ describe('checkUserRules', () => {
     expect(report.violations).toHaveLength(expectedTotal);
     expect(report.truncated).toBe(false);
     expect(report.counts['invalid-public-key']).toBe(4);
+  });
+
+  it('reports public keys shared across users', async () => {
+    const context = await environment.context('rules_shared_public_keys');
+    const owner = await enrolledFields();
+    const other = await enrolledFields();
+    const users = [
+      portalUser(1, owner),
+      portalUser(2, { ...other, pqcKeyId: 'k-copied-kem', pqcPublicKey: owner.pqcPublicKey }),
+      portalUser(3, {
+        ...(await enrolledFields()),
+        pqcKeyId: 'k-copied-signature',
+        pqcSignaturePublicKey: owner.pqcSignaturePublicKey,
+      }),
+      portalUser(4, await enrolledFields()),
+    ];
+    await context.db.collection(COLLECTIONS.users).insertMany(users);
+    const [first, second, third, fourth] = users.map((user) => user._id.toHexString());
+
+    const report = await checkUserRules(context);
+
+    const found = report.violations
+      .filter((violation) => violation.rule === 'duplicate-public-key')
+      .map((violation) => [violation.userId, violation.field])
+      .sort();
+    expect(found).toEqual(
+      [
+        [first, 'pqcPublicKey'],
+        [second, 'pqcPublicKey'],
+        [first, 'pqcSignaturePublicKey'],
+        [third, 'pqcSignaturePublicKey'],
+      ].sort(),
+    );
+    expect(report.counts['duplicate-public-key']).toBe(4);
+    const messages = report.violations.map((violation) => violation.message);
+    expect(messages.some((message) => message.includes(`also stored by ${second}`))).toBe(true);
+    for (const message of messages) {
+      expect(message).not.toContain(owner.pqcPublicKey!.slice(0, 16));
+      expect(message).not.toContain(owner.pqcSignaturePublicKey!.slice(0, 16));
+      expect(message).not.toContain(fourth);
+    }
   });
 
   it('names the problem without key bytes', async () => {
