@@ -90,6 +90,12 @@ export interface EnrolledKeys extends StoredKey {
 export interface RegisterOptions {
   /** Replace the user's current key pair instead of requiring that there is none. */
   rotate?: boolean;
+  /**
+   * Key id that the caller expects the user to have now, or null for a user without keys. When
+   * set, it decides between enrollment and rotation in place of `rotate`, and the write is
+   * rejected with `StoreConflictError` unless the stored key id still equals it.
+   */
+  replacesKeyId?: string | null;
 }
 
 /** Enrollment, rotation, removal and look-up of users' PQC key pairs. */
@@ -143,7 +149,9 @@ export class KeyStore {
    * {@link enroll} (or {@link rotate} with `options.rotate`). Throws `InvalidLengthError`
    * unless the keys have 1184 and 1952 bytes, `InvalidPublicKeyError` when the ML-KEM key fails
    * the FIPS 203 modulus check, `StoreConflictError` when another user already stores either
-   * public key, and otherwise what enroll and rotate throw. A rejected key writes nothing.
+   * public key, and otherwise what enroll and rotate throw. With `options.replacesKeyId` the
+   * write is guarded on that id, so of two callers that expect the same key id only the first
+   * succeeds. A rejected key writes nothing.
    */
   async registerPublicKeys(
     selector: UserSelector,
@@ -156,13 +164,24 @@ export class KeyStore {
 
     const user = await this.findUser(selector);
     const existing = currentKeyId(user);
-    if (options.rotate === true && existing === null) throw this.noKeyError(user._id, 'rotate');
-    if (options.rotate !== true && existing !== null) {
+    const expected = options.replacesKeyId;
+    if (expected !== undefined) {
+      if (expected !== null && (typeof expected !== 'string' || expected === '')) {
+        throw new InvalidArgumentError(
+          `replacesKeyId must be a key id or null, got ${JSON.stringify(expected)}`,
+        );
+      }
+      if (existing !== expected) throw this.changedError(user._id, existing, expected);
+    } else if (options.rotate === true && existing === null) {
+      throw this.noKeyError(user._id, 'rotate');
+    } else if (options.rotate !== true && existing !== null) {
       throw this.keyPresentError(user._id, existing);
     }
     await this.rejectSharedPublicKeys(user._id, keys);
 
-    return this.store(user._id, keys, existing);
+    // The guarded write compares against the caller's expected id when there is one, not the id
+    // read above, so a rotation that another writer completed in between is not replaced.
+    return this.store(user._id, keys, expected === undefined ? existing : expected);
   }
 
   /**

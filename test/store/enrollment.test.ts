@@ -539,6 +539,79 @@ describe('registerPublicKeys', () => {
   });
 });
 
+describe('registerPublicKeys with replacesKeyId', () => {
+  function newPublicKeys(): { kem: Uint8Array; signature: Uint8Array } {
+    return {
+      kem: pqc.kem('ML-KEM-768').keygen().publicKey,
+      signature: pqc.signature('ML-DSA-65').keygen().publicKey,
+    };
+  }
+
+  it('rejects a stale expected key id', async () => {
+    const userId = await newUser('replaces-stale@example.com');
+    const first = newPublicKeys();
+    const second = newPublicKeys();
+    const third = newPublicKeys();
+
+    const enrolled = await keys.registerPublicKeys({ userId }, first.kem, first.signature, {
+      replacesKeyId: null,
+    });
+    const rotated = await keys.registerPublicKeys({ userId }, second.kem, second.signature, {
+      replacesKeyId: enrolled.keyId,
+    });
+    expect(rotated.previousKeyId).toBe(enrolled.keyId);
+
+    const stale = keys.registerPublicKeys({ userId }, third.kem, third.signature, {
+      rotate: true,
+      replacesKeyId: enrolled.keyId,
+    });
+    expect(await codeOf(stale)).toBe('ERR_STORE_CONFLICT');
+    const asFirst = keys.registerPublicKeys({ userId }, third.kem, third.signature, {
+      replacesKeyId: null,
+    });
+    expect(await codeOf(asFirst)).toBe('ERR_STORE_CONFLICT');
+    expect((await storedUser(userId)).pqcKeyId).toBe(rotated.keyId);
+    expect((await historyOf(userId)).map((entry) => [entry._id, entry.status])).toEqual([
+      [enrolled.keyId, 'retired'],
+      [rotated.keyId, 'current'],
+    ]);
+  });
+
+  for (const atomicUpdates of [false, true]) {
+    it(`lets one of two rotations win (atomicUpdates ${atomicUpdates})`, async () => {
+      const store = new KeyStore(
+        { ...context, server: { ...context.server, atomicUpdates } },
+        { keySource: pqc },
+      );
+      const userId = await newUser(`replaces-race-${atomicUpdates}@example.com`);
+      const original = await store.enroll({ userId });
+      const candidates = [newPublicKeys(), newPublicKeys()];
+
+      const outcomes = await Promise.allSettled(
+        candidates.map((candidate) =>
+          store.registerPublicKeys({ userId }, candidate.kem, candidate.signature, {
+            rotate: true,
+            replacesKeyId: original.keyId,
+          }),
+        ),
+      );
+
+      const fulfilled = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+      const rejected = outcomes.filter((outcome) => outcome.status === 'rejected');
+      expect(fulfilled).toHaveLength(1);
+      expect(rejected).toHaveLength(1);
+      const reason = (rejected[0] as PromiseRejectedResult).reason as unknown;
+      expect(isPqcError(reason) ? reason.code : reason).toBe('ERR_STORE_CONFLICT');
+      const winner = (fulfilled[0] as PromiseFulfilledResult<{ keyId: string }>).value;
+      expect((await storedUser(userId)).pqcKeyId).toBe(winner.keyId);
+      expect((await historyOf(userId)).map((entry) => [entry._id, entry.status])).toEqual([
+        [original.keyId, 'retired'],
+        [winner.keyId, 'current'],
+      ]);
+    });
+  }
+});
+
 describe('expired keys', () => {
   it('stay readable and rotatable', async () => {
     const userId = await newUser('expired@example.com');
