@@ -11,9 +11,9 @@ import { requireBase64, requireBoolean } from './input.js';
 import {
   KEM_ALGORITHM,
   lockedError,
+  passwordLoginDisabled,
   requireEmail,
   requirePassword,
-  requireSession,
   requireSessionUser,
   requireUser,
   SIGNATURE_ALGORITHM,
@@ -21,6 +21,18 @@ import {
 } from './route-context.js';
 import type { DemoServices, RouteHandler } from './route-context.js';
 import { toUserView } from './users.js';
+
+/**
+ * Returns the 403 error for a password session that tries to `action`. An attacker with only
+ * the password must not be able to lock the key holder out.
+ */
+function signatureSessionRequired(action: string): HttpError {
+  return new HttpError(
+    403,
+    'ERR_SIGNATURE_SESSION_REQUIRED',
+    `a password session cannot ${action}; sign in with the ${SIGNATURE_ALGORITHM} key first`,
+  );
+}
 
 /** Returns the account routes keyed by `METHOD /path`. */
 export function createAccountRoutes(services: DemoServices): Record<string, RouteHandler> {
@@ -58,11 +70,7 @@ export function createAccountRoutes(services: DemoServices): Record<string, Rout
         throw new HttpError(401, 'ERR_INVALID_CREDENTIALS', 'wrong email or password');
       }
       if (!user.classicalFallback) {
-        throw new HttpError(
-          403,
-          'ERR_PASSWORD_LOGIN_DISABLED',
-          `password login is turned off for this account; sign in with the ${SIGNATURE_ALGORITHM} key`,
-        );
+        throw passwordLoginDisabled();
       }
 
       const outcome = await services.users.authenticate(email, password);
@@ -86,7 +94,7 @@ export function createAccountRoutes(services: DemoServices): Record<string, Rout
     },
 
     'POST /api/keys': async ({ request, response, log }) => {
-      const session = await requireSession(services, request);
+      const { session, user: current } = await requireSessionUser(services, request);
       const body = await readJsonObject(request);
       const kemPublicKey = requireBase64(body, 'kemPublicKey', kem.publicKeyLength);
       const signaturePublicKey = requireBase64(
@@ -96,17 +104,34 @@ export function createAccountRoutes(services: DemoServices): Record<string, Rout
       );
       kem.checkPublicKey(kemPublicKey);
 
+      if (current.pqcKeyId !== null && session.method !== 'signature') {
+        throw signatureSessionRequired('replace the registered keys');
+      }
+      // A password session may only give keys to an account without any, and the store checks
+      // that again in the same guarded write that stores them.
+      const replacesKeyId = session.method === 'signature' ? current.pqcKeyId : null;
       const user = await services.users.registerKeys(
         session.email,
         kemPublicKey,
         signaturePublicKey,
+        replacesKeyId,
       );
-      log.info({ email: user.email, pqcKeyId: user.pqcKeyId }, 'public keys registered');
+      log.info(
+        { email: user.email, pqcKeyId: user.pqcKeyId, previousKeyId: replacesKeyId },
+        'public keys registered',
+      );
+      if (replacesKeyId !== null) {
+        const closed = await services.sessions.closeOthers(
+          user.email,
+          readCookie(request, SESSION_COOKIE),
+        );
+        log.info({ email: user.email, closed }, 'other sessions closed after key rotation');
+      }
       sendJson(response, 200, { user: toUserView(user) });
     },
 
     'PUT /api/account/classical-fallback': async ({ request, response, log }) => {
-      const current = await requireSessionUser(services, request);
+      const { session, user: current } = await requireSessionUser(services, request);
       const body = await readJsonObject(request);
       const enabled = requireBoolean(body, 'enabled');
       if (!enabled && current.pqcKeyId === null) {
@@ -116,9 +141,19 @@ export function createAccountRoutes(services: DemoServices): Record<string, Rout
           'register post-quantum keys before turning password login off, or the account has no way in',
         );
       }
+      if (session.method !== 'signature') {
+        throw signatureSessionRequired('turn password login on or off');
+      }
 
       const user = await services.users.setClassicalFallback(current.email, enabled);
       log.info({ email: user.email, classicalFallback: enabled }, 'classical fallback changed');
+      if (!enabled) {
+        const closed = await services.sessions.closeOthers(
+          user.email,
+          readCookie(request, SESSION_COOKIE),
+        );
+        log.info({ email: user.email, closed }, 'other sessions closed after fallback change');
+      }
       sendJson(response, 200, { user: toUserView(user) });
     },
   };

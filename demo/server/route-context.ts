@@ -69,7 +69,10 @@ export function requirePassword(body: Record<string, unknown>): string {
   return password;
 }
 
-/** Opens a session for `user`, sets its cookie and sends the user with `status`. */
+/**
+ * Opens a session for `user`, sets its cookie and sends the user with `status`. A password
+ * session is closed again and rejected when classical fallback was turned off meanwhile.
+ */
 export async function signIn(
   services: DemoServices,
   context: RouteContext,
@@ -78,6 +81,15 @@ export async function signIn(
   status = 200,
 ): Promise<void> {
   const sessionId = await services.sessions.open(user.email, method);
+  if (method === 'password') {
+    // Turning the fallback off writes the user and then deletes the other sessions. This read
+    // comes after the insert, so it returns that write whenever the deletion missed the session.
+    const current = await services.users.findByEmail(user.email);
+    if (current === null || !current.classicalFallback) {
+      await services.sessions.close(sessionId);
+      throw passwordLoginDisabled();
+    }
+  }
   context.response.setHeader('set-cookie', sessionCookie(sessionId, SESSION_TTL_SECONDS));
   context.log.info({ email: user.email, method }, 'session opened');
   sendJson(context.response, status, { user: toUserView(user) });
@@ -95,11 +107,11 @@ export async function requireSession(
   return session;
 }
 
-/** Returns the signed-in user; throws 401 without a session. */
+/** Returns the session and the signed-in user; throws 401 without a session. */
 export async function requireSessionUser(
   services: DemoServices,
   request: IncomingMessage,
-): Promise<DemoUser> {
+): Promise<{ session: Session; user: DemoUser }> {
   const session = await requireSession(services, request);
   const user = await services.users.findByEmail(session.email);
   if (user === null) {
@@ -109,7 +121,16 @@ export async function requireSessionUser(
       'the account of this session no longer exists; sign in again',
     );
   }
-  return user;
+  return { session, user };
+}
+
+/** Returns the 403 error for a password login while classical fallback is off. */
+export function passwordLoginDisabled(): HttpError {
+  return new HttpError(
+    403,
+    'ERR_PASSWORD_LOGIN_DISABLED',
+    `password login is turned off for this account; sign in with the ${SIGNATURE_ALGORITHM} key`,
+  );
 }
 
 /** Returns the 423 error for an account locked until `lockUntil`. */

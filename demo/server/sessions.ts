@@ -76,6 +76,19 @@ export class SessionStore {
     await this.#collection.deleteOne({ _id: hashSessionId(sessionId) });
   }
 
+  /**
+   * Deletes every session of `email` except `keepSessionId` and returns how many there were.
+   * Other servers that share the database see the deletion on their next look-up.
+   */
+  async closeOthers(email: string, keepSessionId: string | undefined): Promise<number> {
+    const filter =
+      keepSessionId === undefined || keepSessionId.length === 0
+        ? { email }
+        : { email, _id: { $ne: hashSessionId(keepSessionId) } };
+    const result = await this.#collection.deleteMany(filter);
+    return result.deletedCount;
+  }
+
   /** Deletes every expired session and returns how many there were. */
   async sweep(): Promise<number> {
     const result = await this.#collection.deleteMany({

@@ -76,11 +76,12 @@ export async function openStoreUsers(db: Db, logger: Logger): Promise<DemoUsers>
     },
 
     // Keys made again in the browser replace the current ones, which stay in pqcKeys as retired.
-    // A concurrent registration for the same user makes one of the two fail with a conflict.
-    async registerKeys(email, kemPublicKey, signaturePublicKey) {
+    // The store guards its update on replacesKeyId, so of two registrations that expect the
+    // same key id only one succeeds.
+    async registerKeys(email, kemPublicKey, signaturePublicKey, replacesKeyId) {
       const user = await requireUser(email);
       await keys.registerPublicKeys({ email: user.email }, kemPublicKey, signaturePublicKey, {
-        rotate: user.pqcKeyId !== null,
+        replacesKeyId,
       });
       return requireUser(email);
     },

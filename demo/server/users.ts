@@ -37,11 +37,16 @@ export interface DemoUsers {
    * lockout rule: a success sets lastLoginAt and clears the counter unless the account is locked.
    */
   recordLoginAttempt(email: string, succeeded: boolean): Promise<LoginOutcome>;
-  /** Stores the public keys (after length and modulus checks) and returns the user. */
+  /**
+   * Stores the public keys (after length and modulus checks) and returns the user. The write
+   * fails with `ERR_STORE_CONFLICT` unless the user's current key id is `replacesKeyId` (null
+   * for a user without keys).
+   */
   registerKeys(
     email: string,
     kemPublicKey: Uint8Array,
     signaturePublicKey: Uint8Array,
+    replacesKeyId: string | null,
   ): Promise<DemoUser>;
   /** Turns password login on or off. */
   setClassicalFallback(email: string, enabled: boolean): Promise<DemoUser>;

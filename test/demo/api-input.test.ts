@@ -41,6 +41,25 @@ async function issueChallenge(): Promise<ChallengeBody> {
   return response.body as unknown as ChallengeBody;
 }
 
+/** Signs in to `email` by signature with the given key pairs and returns the signed-in client. */
+async function signInBySignature(
+  email: string,
+  kem: KeyPair,
+  signature: KeyPair,
+): Promise<DemoClient> {
+  const signedIn = new DemoClient(testDemo.origin);
+  const issued = await signedIn.send('POST', '/api/login/challenge', { email });
+  expect(issued.status, `challenge for ${email}`).toBe(200);
+  const answer = answerChallenge(
+    pqc,
+    issued.body as unknown as ChallengeBody,
+    secretKeysOf(kem, signature),
+  );
+  const login = await signedIn.send('POST', '/api/login/signature', answer);
+  expect(login.status, `signature login of ${email}`).toBe(200);
+  return signedIn;
+}
+
 function expectError(response: ApiResponse, status: number, code: string, label: string): void {
   expect(response.status, label).toBe(status);
   expect(errorCode(response), label).toBe(code);
@@ -624,9 +643,11 @@ describe('demo API input checks', () => {
   it('rejects response after key rotation', async () => {
     const challenge = await issueChallenge();
     const oldKeys = secretKeysOf(kemKeys, signatureKeys);
+    const [oldKemKeys, oldSignatureKeys] = [kemKeys, signatureKeys];
     kemKeys = pqc.kem('ML-KEM-768').keygen();
     signatureKeys = pqc.signature('ML-DSA-65').keygen();
-    const rotated = await client.send('POST', '/api/keys', {
+    const signedIn = await signInBySignature(EMAIL, oldKemKeys, oldSignatureKeys);
+    const rotated = await signedIn.send('POST', '/api/keys', {
       kemPublicKey: base64(kemKeys.publicKey),
       signaturePublicKey: base64(signatureKeys.publicKey),
     });
@@ -733,6 +754,105 @@ describe('demo API input checks', () => {
     );
     const session = await signedIn.send('GET', '/api/session');
     expect(session.body['session']).toBeNull();
+  });
+
+  it('password session cannot take over', async () => {
+    const email = 'owner@example.org';
+    const { db } = testDemo.demo;
+    const owner = new DemoClient(testDemo.origin);
+    const created = await owner.send('POST', '/api/accounts', { email, password: PASSWORD });
+    expect(created.status).toBe(201);
+    const ownerKem = pqc.kem('ML-KEM-768').keygen();
+    const ownerSignature = pqc.signature('ML-DSA-65').keygen();
+    // A new account gets its first keys in the password session that created it.
+    const registered = await owner.send('POST', '/api/keys', {
+      kemPublicKey: base64(ownerKem.publicKey),
+      signaturePublicKey: base64(ownerSignature.publicKey),
+    });
+    expect(registered.status).toBe(200);
+    const ownerKeyId = (registered.body['user'] as { pqcKeyId: string }).pqcKeyId;
+
+    const attacker = new DemoClient(testDemo.origin);
+    const attackerLogin = await attacker.send('POST', '/api/login/password', {
+      email,
+      password: PASSWORD,
+    });
+    expect(attackerLogin.status).toBe(200);
+    const signedIn = await signInBySignature(email, ownerKem, ownerSignature);
+
+    const attackerKeys = {
+      kemPublicKey: base64(pqc.kem('ML-KEM-768').keygen().publicKey),
+      signaturePublicKey: base64(pqc.signature('ML-DSA-65').keygen().publicKey),
+    };
+    const before = await databaseSnapshot(db);
+    const replaced = await attacker.send('POST', '/api/keys', attackerKeys);
+    expectError(replaced, 403, 'ERR_SIGNATURE_SESSION_REQUIRED', 'rotation by password session');
+    for (const enabled of [false, true]) {
+      const changed = await attacker.send('PUT', '/api/account/classical-fallback', { enabled });
+      expectError(
+        changed,
+        403,
+        'ERR_SIGNATURE_SESSION_REQUIRED',
+        `fallback ${String(enabled)} by password session`,
+      );
+    }
+    expect(await databaseSnapshot(db)).toBe(before);
+
+    const turnedOff = await signedIn.send('PUT', '/api/account/classical-fallback', {
+      enabled: false,
+    });
+    expect(turnedOff.status).toBe(200);
+    const sessions = await db.collection('demoSessions').find({ email }).toArray();
+    expect(sessions.map((session) => session['method'])).toEqual(['signature']);
+    expect((await attacker.send('GET', '/api/session')).body['session']).toBeNull();
+    const lateKeys = await attacker.send('POST', '/api/keys', attackerKeys);
+    expectError(lateKeys, 401, 'ERR_NOT_SIGNED_IN', 'keys after fallback off');
+    const lateFallback = await attacker.send('PUT', '/api/account/classical-fallback', {
+      enabled: true,
+    });
+    expectError(lateFallback, 401, 'ERR_NOT_SIGNED_IN', 'fallback on after fallback off');
+    const passwordAgain = await attacker.send('POST', '/api/login/password', {
+      email,
+      password: PASSWORD,
+    });
+    expectError(passwordAgain, 403, 'ERR_PASSWORD_LOGIN_DISABLED', 'password after fallback off');
+
+    const user = await db.collection('users').findOne({ email });
+    expect(user?.['classicalFallback']).toBe(false);
+    expect(user?.['pqcKeyId']).toBe(ownerKeyId);
+    const ownerSession = await signedIn.send('GET', '/api/session');
+    expect((ownerSession.body['session'] as { method?: unknown } | null)?.method).toBe(
+      'signature',
+    );
+  });
+
+  it('key rotation closes other sessions', async () => {
+    const email = 'rotator@example.org';
+    const { db } = testDemo.demo;
+    const owner = new DemoClient(testDemo.origin);
+    expect((await owner.send('POST', '/api/accounts', { email, password: PASSWORD })).status).toBe(
+      201,
+    );
+    const kem = pqc.kem('ML-KEM-768').keygen();
+    const signature = pqc.signature('ML-DSA-65').keygen();
+    const first = await owner.send('POST', '/api/keys', {
+      kemPublicKey: base64(kem.publicKey),
+      signaturePublicKey: base64(signature.publicKey),
+    });
+    expect(first.status).toBe(200);
+    const otherTab = await signInBySignature(email, kem, signature);
+    const rotating = await signInBySignature(email, kem, signature);
+
+    const rotated = await rotating.send('POST', '/api/keys', {
+      kemPublicKey: base64(pqc.kem('ML-KEM-768').keygen().publicKey),
+      signaturePublicKey: base64(pqc.signature('ML-DSA-65').keygen().publicKey),
+    });
+
+    expect(rotated.status).toBe(200);
+    expect(await db.collection('demoSessions').countDocuments({ email })).toBe(1);
+    expect((await owner.send('GET', '/api/session')).body['session']).toBeNull();
+    expect((await otherTab.send('GET', '/api/session')).body['session']).toBeNull();
+    expect((await rotating.send('GET', '/api/session')).body['session']).not.toBeNull();
   });
 
   it('locks account after five failures', async () => {
