@@ -136,16 +136,13 @@ export function createLoginRoutes(services: DemoServices): Record<string, RouteH
       });
       const proofValid = timingSafeEqual(kemProof, challenge.kemProofTag);
 
-      const outcome = await services.users.recordLoginAttempt(
-        user.email,
-        signatureValid && proofValid,
-      );
-      log.info(
-        { email: user.email, challengeId, signatureValid, proofValid, result: outcome.result },
-        'signature login attempt',
-      );
-      if (outcome.result === 'locked') {
-        throw lockedError(outcome.lockUntil);
+      // A wrong signature or KEM proof is not counted toward the lockout: nobody can guess
+      // either, and counting them would let anyone lock out an account without a password.
+      if (!signatureValid || !proofValid) {
+        log.info(
+          { email: user.email, challengeId, signatureValid, proofValid, result: 'rejected' },
+          'signature login attempt',
+        );
       }
       if (!signatureValid) {
         throw new HttpError(
@@ -160,6 +157,15 @@ export function createLoginRoutes(services: DemoServices): Record<string, RouteH
           'ERR_KEM_PROOF_INVALID',
           `the ${KEM_ALGORITHM} proof does not match; the ciphertext was decapsulated with another key`,
         );
+      }
+
+      const outcome = await services.users.recordLoginAttempt(user.email, true);
+      log.info(
+        { email: user.email, challengeId, signatureValid, proofValid, result: outcome.result },
+        'signature login attempt',
+      );
+      if (outcome.result === 'locked') {
+        throw lockedError(outcome.lockUntil);
       }
       await signIn(services, routeContext, await requireUser(services, user.email), 'signature');
     },

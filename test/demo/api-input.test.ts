@@ -855,6 +855,47 @@ describe('demo API input checks', () => {
     expect((await rotating.send('GET', '/api/session')).body['session']).not.toBeNull();
   });
 
+  it('wrong answers do not lock account', async () => {
+    const users = testDemo.demo.db.collection('users');
+    const before = await users.findOne({ email: EMAIL });
+    expect(before).not.toBeNull();
+
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const challenge = await issueChallenge();
+      const answer = answerChallenge(pqc, challenge, secretKeysOf(kemKeys, signatureKeys));
+      const wrongSignature = attempt % 2 === 0;
+      if (wrongSignature) {
+        answer.signature = base64(new Uint8Array(3309));
+      } else {
+        answer.kemProof = base64(new Uint8Array(32));
+      }
+
+      const response = await new DemoClient(testDemo.origin).send(
+        'POST',
+        '/api/login/signature',
+        answer,
+      );
+
+      const code = wrongSignature ? 'ERR_SIGNATURE_INVALID' : 'ERR_KEM_PROOF_INVALID';
+      expectError(response, 401, code, `wrong answer ${attempt}`);
+      expect(response.setCookie, `wrong answer ${attempt}`).toBeNull();
+      const claimed = await testDemo.demo.db
+        .collection<{ _id: string }>('loginChallenges')
+        .findOne({ _id: challenge.challengeId });
+      expect(claimed, `challenge of wrong answer ${attempt}`).toBeNull();
+    }
+
+    const after = await users.findOne({ email: EMAIL });
+    expect(after?.['failedLoginAttempts']).toBe(before?.['failedLoginAttempts']);
+    expect(after?.['lockUntil']).toEqual(before?.['lockUntil']);
+    expect(after).toEqual(before);
+    const logged = logEntries('signature login attempt').filter(
+      (entry) => entry['result'] === 'rejected',
+    );
+    expect(logged.length).toBeGreaterThanOrEqual(1);
+    await signInBySignature(EMAIL, kemKeys, signatureKeys);
+  });
+
   it('locks account after five failures', async () => {
     const attacker = new DemoClient(testDemo.origin);
     const results: number[] = [];
