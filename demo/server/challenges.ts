@@ -8,6 +8,11 @@
  * FerretDB v1.24.2 with the SQLite backend, two concurrent calls on one document both returned it
  * in 192 of 200 trials. FerretDB has no TTL indexes either, so expiry is checked on consume and
  * expired challenges and claims are swept when new challenges are issued and on a timer.
+ *
+ * The cap on open challenges per user is kept by slot documents in the same way: each open
+ * challenge occupies one of {@link MAX_OPEN_CHALLENGES} slots whose `_id` is `<userId>:<slot>`,
+ * and a new challenge needs an insert of a free slot to succeed. A count read before the insert
+ * would let concurrent requests all pass.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { Binary, MongoServerError } from 'mongodb';
@@ -25,11 +30,13 @@ export const CHALLENGE_TTL_MS = 2 * 60 * 1000;
 export const CHALLENGES_COLLECTION = 'loginChallenges';
 /** Name of the collection of claims, one per consumed challenge. */
 export const CLAIMS_COLLECTION = 'loginChallengeClaims';
+/** Name of the collection of slot documents, one per open challenge. */
+export const SLOTS_COLLECTION = 'loginChallengeSlots';
 /**
  * Maximum open (unexpired and unused) challenges per user. A sign-in uses one challenge, so five
  * leave room for retries and a few open tabs within the two-minute lifetime. A client that loops
  * on the endpoint gets at most five stored challenges per user, and so at most five encapsulations
- * per user every two minutes, apart from requests that race each other.
+ * per user every two minutes, even when its requests run in parallel on several servers.
  */
 export const MAX_OPEN_CHALLENGES = 5;
 /** MongoDB's duplicate key error code, which FerretDB returns too. */
@@ -37,6 +44,8 @@ const DUPLICATE_KEY = 11000;
 
 interface ChallengeDocument {
   _id: string;
+  /** `_id` of the slot document that this challenge occupies. */
+  slotId: string;
   email: string;
   pqcKeyId: string;
   challenge: Binary;
@@ -49,6 +58,23 @@ interface ClaimDocument {
   _id: string;
   claimedAt: Date;
   /** Expiry of the claimed challenge; the claim is swept after it. */
+  expiresAt: Date;
+}
+
+interface SlotDocument {
+  /** `<userId>:<slot>` with slot 0 to {@link MAX_OPEN_CHALLENGES} - 1. */
+  _id: string;
+  userId: string;
+  challengeId: string;
+  /** Expiry of the challenge; after it the slot is free again. */
+  expiresAt: Date;
+}
+
+/** A slot taken for a challenge that is not stored yet: its id, times and slot. */
+export interface ChallengeReservation {
+  challengeId: string;
+  slotId: string;
+  createdAt: Date;
   expiresAt: Date;
 }
 
@@ -98,12 +124,14 @@ function toConsumed(document: ChallengeDocument, expired: boolean): ConsumedChal
 export class ChallengeStore {
   readonly #collection: Collection<ChallengeDocument>;
   readonly #claims: Collection<ClaimDocument>;
+  readonly #slots: Collection<SlotDocument>;
   readonly #now: () => number;
   readonly #ttlMs: number;
 
   constructor(db: Db, now: () => number, ttlMs = CHALLENGE_TTL_MS) {
     this.#collection = db.collection<ChallengeDocument>(CHALLENGES_COLLECTION);
     this.#claims = db.collection<ClaimDocument>(CLAIMS_COLLECTION);
+    this.#slots = db.collection<SlotDocument>(SLOTS_COLLECTION);
     this.#now = now;
     this.#ttlMs = ttlMs;
   }
@@ -116,19 +144,21 @@ export class ChallengeStore {
     await this.#collection.createIndex({ email: 1, expiresAt: 1 }, { name: 'email_1_expiresAt_1' });
     await this.#collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt_1' });
     await this.#claims.createIndex({ expiresAt: 1 }, { name: 'expiresAt_1' });
+    await this.#slots.createIndex({ userId: 1, expiresAt: 1 }, { name: 'userId_1_expiresAt_1' });
+    await this.#slots.createIndex({ expiresAt: 1 }, { name: 'expiresAt_1' });
   }
 
   /**
-   * Counts the open challenges of `email` in the database, so the count covers every server that
-   * shares it. Claimed challenges are deleted, so every stored unexpired one is unused.
+   * Counts the open challenges of user `userId` by their slots in the database, so the count
+   * covers every server that shares it.
    */
-  async findOpen(email: string): Promise<OpenChallenges> {
-    const filter = { email, expiresAt: { $gt: new Date(this.#now()) } };
-    const count = await this.#collection.countDocuments(filter);
+  async findOpen(userId: string): Promise<OpenChallenges> {
+    const filter = { userId, expiresAt: { $gt: new Date(this.#now()) } };
+    const count = await this.#slots.countDocuments(filter);
     if (count === 0) {
       return { count, firstExpiresAt: null };
     }
-    const first = await this.#collection.findOne(filter, {
+    const first = await this.#slots.findOne(filter, {
       sort: { expiresAt: 1 },
       projection: { expiresAt: 1 },
     });
@@ -136,17 +166,56 @@ export class ChallengeStore {
   }
 
   /**
-   * Stores a new challenge for `email` and its key pair `pqcKeyId`, whose second factor expects
-   * the HMAC of the id under `sharedSecret`, and returns what the client needs to respond to it.
+   * Takes a free slot for a new challenge of user `userId` and returns the reservation, or null
+   * when all {@link MAX_OPEN_CHALLENGES} slots contain open challenges. First deletes the user's
+   * expired slots. The unique `_id` of each slot lets only one request take it, on every server.
+   * A null result writes nothing unless an expired slot was deleted.
    */
-  async issue(email: string, pqcKeyId: string, sharedSecret: Uint8Array): Promise<IssuedChallenge> {
-    const challengeId = randomBytes(CHALLENGE_ID_BYTES).toString('base64url');
-    const challenge = new Uint8Array(randomBytes(CHALLENGE_LENGTH));
+  async reserve(userId: string): Promise<ChallengeReservation | null> {
     const createdAt = new Date(this.#now());
     const expiresAt = new Date(createdAt.getTime() + this.#ttlMs);
+    const challengeId = randomBytes(CHALLENGE_ID_BYTES).toString('base64url');
+    await this.#slots.deleteMany({ userId, expiresAt: { $lte: createdAt } });
+
+    for (let slot = 0; slot < MAX_OPEN_CHALLENGES; slot += 1) {
+      const slotId = `${userId}:${slot}`;
+      try {
+        await this.#slots.insertOne({ _id: slotId, userId, challengeId, expiresAt });
+        return { challengeId, slotId, createdAt, expiresAt };
+      } catch (error) {
+        if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) {
+          throw error;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Frees the slot of a reservation whose challenge was not stored. */
+  async release(reservation: ChallengeReservation): Promise<void> {
+    await this.#slots.deleteOne({
+      _id: reservation.slotId,
+      challengeId: reservation.challengeId,
+    });
+  }
+
+  /**
+   * Stores the challenge of `reservation` for `email` and its key pair `pqcKeyId`, whose second
+   * factor expects the HMAC of the id under `sharedSecret`, and returns what the client needs to
+   * respond to it.
+   */
+  async issue(
+    reservation: ChallengeReservation,
+    email: string,
+    pqcKeyId: string,
+    sharedSecret: Uint8Array,
+  ): Promise<IssuedChallenge> {
+    const { challengeId, slotId, createdAt, expiresAt } = reservation;
+    const challenge = new Uint8Array(randomBytes(CHALLENGE_LENGTH));
 
     await this.#collection.insertOne({
       _id: challengeId,
+      slotId,
       email,
       pqcKeyId,
       challenge: new Binary(challenge),
@@ -184,6 +253,7 @@ export class ChallengeStore {
       throw error;
     }
     await this.#collection.deleteOne({ _id: challengeId });
+    await this.#slots.deleteOne({ _id: document.slotId, challengeId });
 
     // Check the clock again after the claim. A request that stalled between the read and the
     // claim may insert a claim that the sweep already deleted, but then it finds the challenge
@@ -195,11 +265,12 @@ export class ChallengeStore {
     return document.expiresAt.getTime() <= this.#now();
   }
 
-  /** Deletes every expired challenge and claim and returns how many challenges there were. */
+  /** Deletes every expired challenge, claim and slot and returns how many challenges there were. */
   async sweep(): Promise<number> {
     const expired = { expiresAt: { $lte: new Date(this.#now()) } };
     const result = await this.#collection.deleteMany(expired);
     await this.#claims.deleteMany(expired);
+    await this.#slots.deleteMany(expired);
     return result.deletedCount;
   }
 }

@@ -67,31 +67,45 @@ export function createLoginRoutes(services: DemoServices): Record<string, RouteH
         throw lockedError(user.lockUntil);
       }
 
-      // NOTE: requests that count at the same time can all pass, so concurrent requests can
-      // exceed the cap by their number. A rejected request writes nothing.
-      const open = await services.challenges.findOpen(user.email);
-      if (open.count >= MAX_OPEN_CHALLENGES) {
+      const reservation = await services.challenges.reserve(user.id);
+      if (reservation === null) {
+        const open = await services.challenges.findOpen(user.id);
         throw tooManyChallenges(response, open.count, open.firstExpiresAt, services.now());
       }
 
-      const swept = await services.challenges.sweep();
-      const { ciphertext, sharedSecret } = kem.encapsulate(
-        new Uint8Array(Buffer.from(user.pqcPublicKey, 'base64')),
-      );
       try {
-        const issued = await services.challenges.issue(user.email, user.pqcKeyId, sharedSecret);
-        log.info(
-          { email: user.email, challengeId: issued.challengeId, swept },
-          'login challenge issued',
+        const swept = await services.challenges.sweep();
+        const { ciphertext, sharedSecret } = kem.encapsulate(
+          new Uint8Array(Buffer.from(user.pqcPublicKey, 'base64')),
         );
-        sendJson(response, 200, {
-          challengeId: issued.challengeId,
-          challenge: toBase64(issued.challenge),
-          kemCiphertext: toBase64(ciphertext),
-          expiresAt: issued.expiresAt.toISOString(),
+        try {
+          const issued = await services.challenges.issue(
+            reservation,
+            user.email,
+            user.pqcKeyId,
+            sharedSecret,
+          );
+          log.info(
+            { email: user.email, challengeId: issued.challengeId, swept },
+            'login challenge issued',
+          );
+          sendJson(response, 200, {
+            challengeId: issued.challengeId,
+            challenge: toBase64(issued.challenge),
+            kemCiphertext: toBase64(ciphertext),
+            expiresAt: issued.expiresAt.toISOString(),
+          });
+        } finally {
+          sharedSecret.fill(0);
+        }
+      } catch (error) {
+        await services.challenges.release(reservation).catch((releaseError: unknown) => {
+          log.error(
+            { err: releaseError, slotId: reservation.slotId },
+            'could not free a challenge slot; it frees itself when the challenge would expire',
+          );
         });
-      } finally {
-        sharedSecret.fill(0);
+        throw error;
       }
     },
 

@@ -18,6 +18,7 @@ const KEY_LIFETIME_MS = 365 * 24 * 60 * 60 * 1000;
 
 function toDemoUser(user: PublicUser): DemoUser {
   return {
+    id: user._id.toHexString(),
     email: user.email,
     pqcEnabled: user.pqcEnabled ?? false,
     classicalFallback: user.classicalFallback ?? true,

@@ -5,6 +5,8 @@
 
 /** A user as the routes see it: public keys as base64, no password hash. */
 export interface DemoUser {
+  /** The user document's `_id` as hex; never sent to the page. */
+  id: string;
   email: string;
   pqcEnabled: boolean;
   classicalFallback: boolean;

@@ -719,6 +719,41 @@ describe('demo API input checks', () => {
     }
   });
 
+  it('caps parallel challenges across servers', async () => {
+    testDemo.advanceClock(PAST_CHALLENGE_TTL_MS);
+    const peer = await testDemo.startPeer();
+    try {
+      const origins = [testDemo.origin, peer.url.replace(/\/$/, '')];
+
+      const responses = await Promise.all(
+        Array.from({ length: 30 }, (_, index) =>
+          new DemoClient(origins[index % 2] as string).send('POST', '/api/login/challenge', {
+            email: EMAIL,
+          }),
+        ),
+      );
+
+      const accepted = responses.filter((response) => response.status === 200);
+      const rejected = responses.filter((response) => response.status === 429);
+      expect(accepted).toHaveLength(MAX_OPEN_CHALLENGES);
+      expect(rejected).toHaveLength(30 - MAX_OPEN_CHALLENGES);
+      for (const response of rejected) {
+        expect(errorCode(response)).toBe('ERR_TOO_MANY_CHALLENGES');
+      }
+      const open = await testDemo.demo.db
+        .collection('loginChallenges')
+        .countDocuments({ email: EMAIL, expiresAt: { $gt: new Date(Date.now()) } });
+      expect(open).toBe(MAX_OPEN_CHALLENGES);
+      expect(await testDemo.demo.db.collection('loginChallengeSlots').countDocuments()).toBe(
+        MAX_OPEN_CHALLENGES,
+      );
+    } finally {
+      await peer.close();
+      // Later tests issue challenges for the same user, so let these expire.
+      testDemo.advanceClock(PAST_CHALLENGE_TTL_MS);
+    }
+  });
+
   it('indexes challenge expiry', async () => {
     const { db } = testDemo.demo;
     const challengeKeys = (await db.collection('loginChallenges').listIndexes().toArray()).map(
