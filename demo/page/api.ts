@@ -97,14 +97,20 @@ export async function logout(): Promise<void> {
   await call('POST', '/api/logout', {});
 }
 
-/** Registers the public keys for the signed-in account. */
+/**
+ * Registers the public keys for the signed-in account. The server rejects them with 409
+ * `ERR_STORE_CONFLICT` unless the account's current key id is `replacesKeyId` (null for an
+ * account without keys).
+ */
 export async function registerKeys(
   kemPublicKey: Uint8Array,
   signaturePublicKey: Uint8Array,
+  replacesKeyId: string | null,
 ): Promise<UserView> {
   const body = {
     kemPublicKey: toBase64(kemPublicKey),
     signaturePublicKey: toBase64(signaturePublicKey),
+    replacesKeyId,
   };
   return (await call<{ user: UserView }>('POST', '/api/keys', body)).user;
 }

@@ -208,6 +208,42 @@ export async function deleteKeyRecord(email: string): Promise<void> {
   await withStore('readwrite', (store) => store.delete(email));
 }
 
+/**
+ * Puts back `previous`, or deletes the record when `previous` is undefined, but only while the
+ * stored record for `record.email` is still `record`. The check and the write share one
+ * transaction, so keys that another tab saved meanwhile stay. Resolves with whether it changed
+ * anything.
+ */
+export async function restoreKeyRecord(
+  record: KeyRecord,
+  previous: KeyRecord | undefined,
+): Promise<boolean> {
+  const database = await openDatabase();
+  try {
+    const transaction = database.transaction(STORE_NAME, 'readwrite');
+    const done = transactionDone(transaction);
+    const store = transaction.objectStore(STORE_NAME);
+    let restored = false;
+    const stored = store.get(record.email) as IDBRequest<KeyRecord | undefined>;
+    stored.addEventListener('success', () => {
+      // The write must be issued in this callback, or the transaction commits without it.
+      if (stored.result?.keyId !== record.keyId) {
+        return;
+      }
+      restored = true;
+      if (previous === undefined) {
+        store.delete(record.email);
+      } else {
+        store.put(previous);
+      }
+    });
+    await done;
+    return restored;
+  } finally {
+    database.close();
+  }
+}
+
 /** Returns the record for `email`, or undefined when this browser stores none. */
 export async function loadKeyRecord(email: string): Promise<KeyRecord | undefined> {
   return withStore('readonly', (store) => store.get(email) as IDBRequest<KeyRecord | undefined>);

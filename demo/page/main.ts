@@ -7,11 +7,11 @@ import type { PqcPool } from '../../src/pool/browser.js';
 import * as api from './api.js';
 import type { UserView } from './api.js';
 import {
-  deleteKeyRecord,
   listKeyRecords,
   loadKeyRecord,
   openKeys,
   PBKDF2_ITERATIONS,
+  restoreKeyRecord,
   saveKeyRecord,
   sealKeys,
 } from './keystore.js';
@@ -202,16 +202,29 @@ async function refreshAccounts(selected?: string): Promise<void> {
   }
 }
 
+/** Returns the error for a registration that the server rejected because the keys changed. */
+function keysChangedError(expected: string | null, current: string | null): api.ApiError {
+  return new api.ApiError(
+    409,
+    'ERR_STORE_CONFLICT',
+    `another tab or device changed the keys of this account while these were generated ` +
+      `(expected key id ${expected ?? 'none'}, the server now has ${current ?? 'none'}). ` +
+      'The new keys were discarded; generate keys again to replace the current ones.',
+  );
+}
+
 /**
- * Registers the public keys of the saved `record`. When that fails and the server does not report
- * this key id, puts back `previous`, the record that `record` replaced, or deletes `record`.
+ * Registers the public keys of the saved `record` in place of the key id `replacesKeyId`. When
+ * that fails and the server does not report this key id, puts back `previous`, the record that
+ * `record` replaced, or deletes `record`, unless another tab saved newer keys meanwhile.
  */
 async function registerSavedKeys(
   record: KeyRecord,
   previous: KeyRecord | undefined,
+  replacesKeyId: string | null,
 ): Promise<UserView> {
   try {
-    return await api.registerKeys(record.kemPublicKey, record.signaturePublicKey);
+    return await api.registerKeys(record.kemPublicKey, record.signaturePublicKey, replacesKeyId);
   } catch (error) {
     // A network error can come after the server stored the keys, and then only the response
     // was lost.
@@ -220,13 +233,24 @@ async function registerSavedKeys(
       return session.user;
     }
     try {
-      await (previous === undefined ? deleteKeyRecord(record.email) : saveKeyRecord(previous));
+      await restoreKeyRecord(record, previous);
     } catch (rollbackError) {
       throw new Error(
         `registering the keys failed (${errorMessage(error)}), and removing the new keys from ` +
           `IndexedDB failed too (${errorMessage(rollbackError)}). Generate keys again.`,
         { cause: error },
       );
+    }
+    const current = session?.user?.pqcKeyId ?? null;
+    if (
+      error instanceof api.ApiError &&
+      error.code === 'ERR_STORE_CONFLICT' &&
+      session?.user != null &&
+      current !== replacesKeyId
+    ) {
+      renderUser(session.user, session.session?.method);
+      await refreshAccounts(record.email);
+      throw keysChangedError(replacesKeyId, current);
     }
     throw error;
   }
@@ -288,7 +312,7 @@ async function generateKeys(): Promise<void> {
     await steps.run(4, () => saveKeyRecord(record));
     const registered = await steps.run(
       5,
-      () => registerSavedKeys(record, previous),
+      () => registerSavedKeys(record, previous, user.pqcKeyId),
       (view) => `key id ${view.pqcKeyId ?? '?'}`,
     );
     if (registered.pqcKeyId !== keyId) {

@@ -1,4 +1,5 @@
 /** Account routes: session, sign-up, password login, logout, key registration, fallback. */
+import { StoreConflictError } from '../../src/store/errors.js';
 import {
   HttpError,
   readCookie,
@@ -7,7 +8,7 @@ import {
   SESSION_COOKIE,
   sessionCookie,
 } from './http.js';
-import { requireBase64, requireBoolean } from './input.js';
+import { optionalString, requireBase64, requireBoolean } from './input.js';
 import {
   KEM_ALGORITHM,
   lockedError,
@@ -21,6 +22,10 @@ import {
 } from './route-context.js';
 import type { DemoServices, RouteHandler } from './route-context.js';
 import { toUserView } from './users.js';
+import type { DemoUser } from './users.js';
+
+/** Maximum length of a key id in a request: the ids are 43 base64url characters of SHA-256. */
+const MAX_KEY_ID_LENGTH = 64;
 
 /**
  * Returns the 403 error for a password session that tries to `action`. An attacker with only
@@ -32,6 +37,42 @@ function signatureSessionRequired(action: string): HttpError {
     'ERR_SIGNATURE_SESSION_REQUIRED',
     `a password session cannot ${action}; sign in with the ${SIGNATURE_ALGORITHM} key first`,
   );
+}
+
+/**
+ * Registers the keys through the store. Turns the store's conflict for keys that changed since
+ * the client read them into a 409 that names both key ids, because the page shows it to the user.
+ */
+async function registerOrExplain(
+  services: DemoServices,
+  email: string,
+  kemPublicKey: Uint8Array,
+  signaturePublicKey: Uint8Array,
+  replacesKeyId: string | null,
+): Promise<DemoUser> {
+  try {
+    return await services.users.registerKeys(
+      email,
+      kemPublicKey,
+      signaturePublicKey,
+      replacesKeyId,
+    );
+  } catch (error) {
+    if (!(error instanceof StoreConflictError)) {
+      throw error;
+    }
+    const current = (await services.users.findByEmail(email))?.pqcKeyId ?? null;
+    if (current === replacesKeyId) {
+      throw error;
+    }
+    throw new HttpError(
+      409,
+      'ERR_STORE_CONFLICT',
+      `the keys of this account changed in another tab or device: the request replaces key id ` +
+        `${replacesKeyId ?? 'none'}, but the account now has ${current ?? 'none'}. ` +
+        'Reload and generate keys again',
+    );
+  }
 }
 
 /** Returns the account routes keyed by `METHOD /path`. */
@@ -103,14 +144,18 @@ export function createAccountRoutes(services: DemoServices): Record<string, Rout
         signature.publicKeyLength,
       );
       kem.checkPublicKey(kemPublicKey);
+      // The key id the client saw, or null for a first registration. The store writes only
+      // while the account still has it, so two tabs that replace the same keys cannot both win.
+      const replacesKeyId = optionalString(body, 'replacesKeyId', MAX_KEY_ID_LENGTH);
 
-      if (current.pqcKeyId !== null && session.method !== 'signature') {
+      // A password session may only give keys to an account without any. It gets past this check
+      // only with replacesKeyId null, so the store's guarded write rejects keys added meanwhile.
+      const replacing = current.pqcKeyId !== null || replacesKeyId !== null;
+      if (replacing && session.method !== 'signature') {
         throw signatureSessionRequired('replace the registered keys');
       }
-      // A password session may only give keys to an account without any, and the store checks
-      // that again in the same guarded write that stores them.
-      const replacesKeyId = session.method === 'signature' ? current.pqcKeyId : null;
-      const user = await services.users.registerKeys(
+      const user = await registerOrExplain(
+        services,
         session.email,
         kemPublicKey,
         signaturePublicKey,

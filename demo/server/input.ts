@@ -31,6 +31,21 @@ export function requireString(
   return value;
 }
 
+/**
+ * Returns `body[field]` as a string of at most `maxLength` characters, or null when the field is
+ * absent or null.
+ */
+export function optionalString(
+  body: Record<string, unknown>,
+  field: string,
+  maxLength: number,
+): string | null {
+  if (body[field] === undefined || body[field] === null) {
+    return null;
+  }
+  return requireString(body, field, maxLength);
+}
+
 /** Returns `body[field]` if it is a boolean. */
 export function requireBoolean(body: Record<string, unknown>, field: string): boolean {
   const value = body[field];

@@ -394,6 +394,13 @@ describe('demo API input checks', () => {
         code: 'ERR_INVALID_LENGTH',
       },
       {
+        label: 'numeric replacesKeyId',
+        path: '/api/keys',
+        body: { kemPublicKey: validKem, signaturePublicKey: validSignature, replacesKeyId: 7 },
+        status: 400,
+        code: 'ERR_INVALID_FIELD',
+      },
+      {
         label: 'KEM key over the modulus',
         path: '/api/keys',
         body: { kemPublicKey: base64(outOfRange), signaturePublicKey: validSignature },
@@ -647,9 +654,11 @@ describe('demo API input checks', () => {
     kemKeys = pqc.kem('ML-KEM-768').keygen();
     signatureKeys = pqc.signature('ML-DSA-65').keygen();
     const signedIn = await signInBySignature(EMAIL, oldKemKeys, oldSignatureKeys);
+    const user = await testDemo.demo.db.collection('users').findOne({ email: EMAIL });
     const rotated = await signedIn.send('POST', '/api/keys', {
       kemPublicKey: base64(kemKeys.publicKey),
       signaturePublicKey: base64(signatureKeys.publicKey),
+      replacesKeyId: user?.['pqcKeyId'],
     });
     expect(rotated.status).toBe(200);
 
@@ -878,9 +887,27 @@ describe('demo API input checks', () => {
     const otherTab = await signInBySignature(email, kem, signature);
     const rotating = await signInBySignature(email, kem, signature);
 
-    const rotated = await rotating.send('POST', '/api/keys', {
+    const firstKeyId = (first.body['user'] as { pqcKeyId: string }).pqcKeyId;
+    const nextKeys = () => ({
       kemPublicKey: base64(pqc.kem('ML-KEM-768').keygen().publicKey),
       signaturePublicKey: base64(pqc.signature('ML-DSA-65').keygen().publicKey),
+    });
+    const before = await databaseSnapshot(db);
+    const withoutExpected = await rotating.send('POST', '/api/keys', nextKeys());
+    expectError(withoutExpected, 409, 'ERR_STORE_CONFLICT', 'rotation without replacesKeyId');
+    const stale = await rotating.send('POST', '/api/keys', {
+      ...nextKeys(),
+      replacesKeyId: 'A'.repeat(43),
+    });
+    expectError(stale, 409, 'ERR_STORE_CONFLICT', 'rotation with a stale replacesKeyId');
+    const message = (stale.body['error'] as { message: string }).message;
+    expect(message).toContain('another tab or device');
+    expect(message).toContain(firstKeyId);
+    expect(await databaseSnapshot(db)).toBe(before);
+
+    const rotated = await rotating.send('POST', '/api/keys', {
+      ...nextKeys(),
+      replacesKeyId: firstKeyId,
     });
 
     expect(rotated.status).toBe(200);

@@ -432,6 +432,57 @@ describe('demo page in Chromium', () => {
     expect((await findUser())['failedLoginAttempts']).toBe(failuresBefore);
   });
 
+  it('keeps one key pair across two tabs', async () => {
+    await signOut();
+    await signInWithSignature(PASSPHRASE);
+    const second = await browser.open(`${testDemo.origin}/`);
+    await second.page.waitForSelector('body[data-ready="true"]');
+    const url = `${testDemo.origin}/api/keys`;
+    let markHeld: () => void = () => {};
+    const held = new Promise<void>((resolve) => (markHeld = resolve));
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The second tab's registration waits until the first tab has registered its keys.
+    await second.page.route(url, async (route) => {
+      markHeld();
+      await released;
+      await route.continue();
+    });
+
+    try {
+      await second.page.fill('#key-passphrase', PASSPHRASE);
+      await second.page.click('#generate');
+      await held;
+      await page.fill('#key-passphrase', PASSPHRASE);
+      await clickAndWait('#generate');
+      const winner = await readKeyRecord(page, NORMALISED_EMAIL);
+      expect(winner?.keyId).not.toBe(record.keyId);
+      release();
+      await second.page.waitForSelector('#generate:not([data-busy])', { timeout: 60_000 });
+
+      const error = (await second.page.locator('#keys-error').textContent()) ?? '';
+      expect(error).toContain('another tab or device changed the keys');
+      expect(error).toContain('ERR_STORE_CONFLICT');
+      const stored = await readKeyRecord(page, NORMALISED_EMAIL);
+      expect(stored?.keyId).toBe(winner?.keyId);
+      const user = await findUser();
+      expect(user['pqcKeyId']).toBe(winner?.keyId);
+      expect(user['pqcPublicKey']).toBe(Buffer.from(stored!.kemPublicKey).toString('base64'));
+      const history = await testDemo.demo.db
+        .collection('pqcKeys')
+        .find({ userId: user['_id'], status: 'current' })
+        .toArray();
+      expect(history.map((entry) => entry['_id'])).toEqual([winner?.keyId]);
+      expect(await second.page.locator('#key-id').textContent()).toBe(winner?.keyId);
+
+      record = stored as StoredRecord;
+      secretKeys = await decryptRecord(record, PASSPHRASE);
+    } finally {
+      release();
+      await second.page.close();
+    }
+  });
+
   it('logs no secrets', () => {
     const log = testDemo.logLines.join('\n');
     expect(log).toContain('session opened');
