@@ -358,21 +358,23 @@ async function signatureLogin(): Promise<void> {
 
   const steps = ui.loginSteps;
   steps.reset([
-    'Request a one-time challenge',
     'Decrypt the secret keys with the passphrase',
+    'Request a one-time challenge',
     `Sign the challenge with ${SIGNATURE_ALGORITHM} in a worker`,
     `Decapsulate the ${KEM_ALGORITHM} ciphertext and compute HMAC-SHA-256`,
     'Server verifies the signature and the KEM proof',
   ]);
 
-  const pool = await getPool();
-  const challenge = await steps.run(
-    0,
-    () => api.requestChallenge(email),
-    (value) => `expires ${new Date(value.expiresAt).toLocaleTimeString('en-GB')}`,
-  );
-  const keys = await steps.run(1, () => openKeys(record, ui.loginPassphrase.value));
+  // Decrypt before requesting the challenge, so a mistyped passphrase opens no challenge and
+  // cannot use up the five a user may have open.
+  const keys = await steps.run(0, () => openKeys(record, ui.loginPassphrase.value));
   try {
+    const pool = await getPool();
+    const challenge = await steps.run(
+      1,
+      () => api.requestChallenge(email),
+      (value) => `expires ${new Date(value.expiresAt).toLocaleTimeString('en-GB')}`,
+    );
     const signature = await steps.run(
       2,
       () =>

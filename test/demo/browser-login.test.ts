@@ -309,8 +309,8 @@ describe('demo page in Chromium', () => {
     await signInWithSignature('not the passphrase');
 
     expect(await stepStates('login-steps')).toEqual([
-      'done',
       'failed',
+      'pending',
       'pending',
       'pending',
       'pending',
@@ -481,6 +481,36 @@ describe('demo page in Chromium', () => {
       release();
       await second.page.close();
     }
+  });
+
+  it('wrong passphrases open no challenge', async () => {
+    await signOut();
+    const challenges = testDemo.demo.db.collection('loginChallenges');
+    const before = await challenges.countDocuments({ email: NORMALISED_EMAIL });
+    const requested: string[] = [];
+    const onRequest = (request: { url(): string }): void => {
+      if (request.url().endsWith('/api/login/challenge')) requested.push(request.url());
+    };
+    page.on('request', onRequest);
+
+    try {
+      for (let attempt = 0; attempt < 6; attempt += 1) {
+        await signInWithSignature(`mistyped passphrase ${attempt}`);
+        expect(await page.locator('#login-error').textContent(), `attempt ${attempt}`).toContain(
+          'passphrase is wrong',
+        );
+      }
+      expect(requested).toEqual([]);
+      expect(await challenges.countDocuments({ email: NORMALISED_EMAIL })).toBe(before);
+
+      await signInWithSignature(PASSPHRASE);
+    } finally {
+      page.off('request', onRequest);
+    }
+
+    expect(await stepStates('login-steps')).toEqual(Array(5).fill('done'));
+    expect(await sessionStatus()).toBe(`Signed in as ${NORMALISED_EMAIL}`);
+    expect(requested).toHaveLength(1);
   });
 
   it('logs no secrets', () => {
