@@ -12,7 +12,11 @@
  * The cap on open challenges per user is kept by slot documents in the same way: each open
  * challenge occupies one of {@link MAX_OPEN_CHALLENGES} slots whose `_id` is `<userId>:<slot>`,
  * and a new challenge needs an insert of a free slot to succeed. A count read before the insert
- * would let concurrent requests all pass.
+ * would let concurrent requests all pass. Freeing a slot must not delete a newer occupant with
+ * the same `_id`: FerretDB v1.24.2 deletes by reading the matching documents and then deleting
+ * their `_id`s, so a stale delete of an expired slot removed a fresh one and let a sixth
+ * challenge in. So each occupancy is freed only by the request that first inserts its release
+ * document, `<slotId>:<challengeId>` in {@link SLOT_RELEASES_COLLECTION}.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { Binary, MongoServerError } from 'mongodb';
@@ -32,6 +36,8 @@ export const CHALLENGES_COLLECTION = 'loginChallenges';
 export const CLAIMS_COLLECTION = 'loginChallengeClaims';
 /** Name of the collection of slot documents, one per open challenge. */
 export const SLOTS_COLLECTION = 'loginChallengeSlots';
+/** Name of the collection of release documents, one per slot occupancy being freed. */
+export const SLOT_RELEASES_COLLECTION = 'loginChallengeSlotReleases';
 /**
  * Maximum open (unexpired and unused) challenges per user. A sign-in uses one challenge, so five
  * leave room for retries and a few open tabs within the two-minute lifetime. A client that loops
@@ -67,6 +73,13 @@ interface SlotDocument {
   userId: string;
   challengeId: string;
   /** Expiry of the challenge; after it the slot is free again. */
+  expiresAt: Date;
+}
+
+interface SlotReleaseDocument {
+  /** `<slotId>:<challengeId>` of the occupancy being freed. */
+  _id: string;
+  /** One challenge lifetime after the occupancy expired; the sweep deletes it then. */
   expiresAt: Date;
 }
 
@@ -125,6 +138,7 @@ export class ChallengeStore {
   readonly #collection: Collection<ChallengeDocument>;
   readonly #claims: Collection<ClaimDocument>;
   readonly #slots: Collection<SlotDocument>;
+  readonly #slotReleases: Collection<SlotReleaseDocument>;
   readonly #now: () => number;
   readonly #ttlMs: number;
 
@@ -132,6 +146,7 @@ export class ChallengeStore {
     this.#collection = db.collection<ChallengeDocument>(CHALLENGES_COLLECTION);
     this.#claims = db.collection<ClaimDocument>(CLAIMS_COLLECTION);
     this.#slots = db.collection<SlotDocument>(SLOTS_COLLECTION);
+    this.#slotReleases = db.collection<SlotReleaseDocument>(SLOT_RELEASES_COLLECTION);
     this.#now = now;
     this.#ttlMs = ttlMs;
   }
@@ -145,7 +160,7 @@ export class ChallengeStore {
     await this.#collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt_1' });
     await this.#claims.createIndex({ expiresAt: 1 }, { name: 'expiresAt_1' });
     await this.#slots.createIndex({ userId: 1, expiresAt: 1 }, { name: 'userId_1_expiresAt_1' });
-    await this.#slots.createIndex({ expiresAt: 1 }, { name: 'expiresAt_1' });
+    await this.#slotReleases.createIndex({ expiresAt: 1 }, { name: 'expiresAt_1' });
   }
 
   /**
@@ -169,13 +184,16 @@ export class ChallengeStore {
    * Takes a free slot for a new challenge of user `userId` and returns the reservation, or null
    * when all {@link MAX_OPEN_CHALLENGES} slots contain open challenges. First deletes the user's
    * expired slots. The unique `_id` of each slot lets only one request take it, on every server.
-   * A null result writes nothing unless an expired slot was deleted.
+   * A null result writes nothing unless an expired slot was freed.
    */
   async reserve(userId: string): Promise<ChallengeReservation | null> {
     const createdAt = new Date(this.#now());
     const expiresAt = new Date(createdAt.getTime() + this.#ttlMs);
     const challengeId = randomBytes(CHALLENGE_ID_BYTES).toString('base64url');
-    await this.#slots.deleteMany({ userId, expiresAt: { $lte: createdAt } });
+    const expired = await this.#slots.find({ userId, expiresAt: { $lte: createdAt } }).toArray();
+    for (const slot of expired) {
+      await this.#freeSlot(slot._id, slot.challengeId, slot.expiresAt);
+    }
 
     for (let slot = 0; slot < MAX_OPEN_CHALLENGES; slot += 1) {
       const slotId = `${userId}:${slot}`;
@@ -193,10 +211,28 @@ export class ChallengeStore {
 
   /** Frees the slot of a reservation whose challenge was not stored. */
   async release(reservation: ChallengeReservation): Promise<void> {
-    await this.#slots.deleteOne({
-      _id: reservation.slotId,
-      challengeId: reservation.challengeId,
-    });
+    await this.#freeSlot(reservation.slotId, reservation.challengeId, reservation.expiresAt);
+  }
+
+  /**
+   * Deletes slot `slotId` if this request is the first to insert the release document of its
+   * occupancy by `challengeId`. Only that request deletes it, so no delete of this occupancy can
+   * hit a later occupant. A request that stops between the two steps leaves the slot taken until
+   * the sweep deletes the release document, and the next reserve frees it then.
+   */
+  async #freeSlot(slotId: string, challengeId: string, expiresAt: Date): Promise<void> {
+    try {
+      await this.#slotReleases.insertOne({
+        _id: `${slotId}:${challengeId}`,
+        expiresAt: new Date(expiresAt.getTime() + this.#ttlMs),
+      });
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) {
+        return;
+      }
+      throw error;
+    }
+    await this.#slots.deleteOne({ _id: slotId, challengeId });
   }
 
   /**
@@ -253,7 +289,7 @@ export class ChallengeStore {
       throw error;
     }
     await this.#collection.deleteOne({ _id: challengeId });
-    await this.#slots.deleteOne({ _id: document.slotId, challengeId });
+    await this.#freeSlot(document.slotId, challengeId, document.expiresAt);
 
     // Check the clock again after the claim. A request that stalled between the read and the
     // claim may insert a claim that the sweep already deleted, but then it finds the challenge
@@ -265,12 +301,16 @@ export class ChallengeStore {
     return document.expiresAt.getTime() <= this.#now();
   }
 
-  /** Deletes every expired challenge, claim and slot and returns how many challenges there were. */
+  /**
+   * Deletes every expired challenge, claim and slot release document and returns how many
+   * challenges there were. Expired slots stay until their user's next reserve frees them, so
+   * that only one request ever deletes a slot occupancy.
+   */
   async sweep(): Promise<number> {
     const expired = { expiresAt: { $lte: new Date(this.#now()) } };
     const result = await this.#collection.deleteMany(expired);
     await this.#claims.deleteMany(expired);
-    await this.#slots.deleteMany(expired);
+    await this.#slotReleases.deleteMany(expired);
     return result.deletedCount;
   }
 }
