@@ -9,6 +9,7 @@ import {
   sessionCookie,
 } from './http.js';
 import { optionalString, requireBase64, requireBoolean } from './input.js';
+import { rejectZeroKemKey, rejectZeroSignatureKey } from './public-keys.js';
 import {
   KEM_ALGORITHM,
   lockedError,
@@ -144,6 +145,8 @@ export function createAccountRoutes(services: DemoServices): Record<string, Rout
         signature.publicKeyLength,
       );
       kem.checkPublicKey(kemPublicKey);
+      rejectZeroKemKey(kemPublicKey, 'kemPublicKey');
+      rejectZeroSignatureKey(signaturePublicKey, 'signaturePublicKey');
       // The key id the client saw, or null for a first registration. The store writes only
       // while the account still has it, so two tabs that replace the same keys cannot both win.
       const replacesKeyId = optionalString(body, 'replacesKeyId', MAX_KEY_ID_LENGTH);

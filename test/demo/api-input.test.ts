@@ -495,6 +495,37 @@ describe('demo API input checks', () => {
     expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
   });
 
+  it('rejects degenerate public keys', async () => {
+    const email = 'degenerate@example.org';
+    const owner = new DemoClient(testDemo.origin);
+    expect((await owner.send('POST', '/api/accounts', { email, password: PASSWORD })).status).toBe(
+      201,
+    );
+    const kem = pqc.kem('ML-KEM-768').keygen().publicKey;
+    const signature = pqc.signature('ML-DSA-65').keygen().publicKey;
+    // ML-KEM-768: 1152 bytes of t̂, then ρ. ML-DSA-65: ρ, then 1920 bytes of t1.
+    const zeroKem = Uint8Array.from(kem);
+    zeroKem.fill(0, 0, kem.length - 32);
+    const zeroSignature = Uint8Array.from(signature);
+    zeroSignature.fill(0, 32);
+    const before = await databaseSnapshot(testDemo.demo.db);
+
+    for (const [label, field, body] of [
+      ['zero t̂', 'kemPublicKey', { kemPublicKey: zeroKem, signaturePublicKey: signature }],
+      ['zero t1', 'signaturePublicKey', { kemPublicKey: kem, signaturePublicKey: zeroSignature }],
+    ] as const) {
+      const response = await owner.send('POST', '/api/keys', {
+        kemPublicKey: base64(body.kemPublicKey),
+        signaturePublicKey: base64(body.signaturePublicKey),
+      });
+
+      expectError(response, 400, 'ERR_INVALID_PUBLIC_KEY', label);
+      const message = (response.body['error'] as { message: string }).message;
+      expect(message.startsWith(`${field} is invalid`), label).toBe(true);
+    }
+    expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
+  });
+
   it('rejects oversized chunked body', async () => {
     const { hostname, port } = new URL(testDemo.origin);
     const before = await databaseSnapshot(testDemo.demo.db);
