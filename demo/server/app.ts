@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { PqcError } from '../../src/errors.js';
 import { HttpError, SECURITY_HEADERS, sendError } from './http.js';
 import { createAccountRoutes } from './account-routes.js';
+import { LogRateLimiter } from './log-limiter.js';
 import { createLoginRoutes } from './login-routes.js';
 import type { DemoServices, RouteContext, RouteHandler } from './route-context.js';
 import type { StaticFile } from './static-files.js';
@@ -46,8 +47,24 @@ function toHttpError(error: unknown): HttpError | undefined {
   return undefined;
 }
 
-/** Characters of a request target that error messages and logs repeat. */
+/** Characters of a request target or path that error messages and logs repeat. */
 const MAX_TARGET_ECHO_LENGTH = 200;
+
+/** Error codes with which Node's HTTP server ends the body of a request the client aborted. */
+const ABORT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** Returns whether `error` comes from a client that closed the connection mid-request. */
+function isClientAbort(request: IncomingMessage, error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ABORT_CODES.has(code) && !request.complete;
+}
+
+/** Returns the log fields of a path: cut to the echo length, with the original length if cut. */
+function pathFields(path: string): { path: string; pathLength?: number } {
+  return path.length > MAX_TARGET_ECHO_LENGTH
+    ? { path: truncate(path), pathLength: path.length }
+    : { path };
+}
 
 function truncate(target: string): string {
   return target.length > MAX_TARGET_ECHO_LENGTH
@@ -80,12 +97,14 @@ export function createRequestListener(
     Object.entries({ ...createAccountRoutes(services), ...createLoginRoutes(services) }),
   );
 
+  const rejections = new LogRateLimiter();
+
   return (request, response) => {
     const requestId = randomUUID();
     const method = request.method ?? 'GET';
     const target = request.url ?? '/';
     const path = parsePath(target);
-    const log = logger.child({ requestId, method, path: path ?? truncate(target) });
+    const log = logger.child({ requestId, method, ...pathFields(path ?? target) });
 
     const handle = async (): Promise<void> => {
       if (path === undefined) {
@@ -120,6 +139,12 @@ export function createRequestListener(
     };
 
     handle().catch((error: unknown) => {
+      if (isClientAbort(request, error)) {
+        // A client abort is not a server error, so the line carries the error code and no stack.
+        log.debug({ code: (error as { code: string }).code }, 'client aborted the request');
+        response.destroy();
+        return;
+      }
       const httpError = toHttpError(error);
       if (response.headersSent) {
         log.error({ err: error }, 'request failed after the response started');
@@ -139,7 +164,10 @@ export function createRequestListener(
         return;
       }
 
-      log.info({ status: httpError.status, code: httpError.code }, 'request rejected');
+      const counts = rejections.record(httpError.code);
+      if (counts !== undefined) {
+        log.info({ status: httpError.status, code: httpError.code, ...counts }, 'request rejected');
+      }
       if (httpError.status === 413) {
         // The rest of the body is not read, so the connection cannot carry another request.
         response.setHeader('connection', 'close');

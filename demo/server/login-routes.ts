@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { CHALLENGE_ID_LENGTH, MAX_OPEN_CHALLENGES } from './challenges.js';
 import { HttpError, readJsonObject, sendJson } from './http.js';
 import { requireBase64, requireBase64Url, toBase64 } from './input.js';
+import { LogRateLimiter } from './log-limiter.js';
 import {
   KEM_ALGORITHM,
   lockedError,
@@ -49,6 +50,8 @@ export function createLoginRoutes(services: DemoServices): Record<string, RouteH
   const kem = services.pqc.kem(KEM_ALGORITHM);
   const signature = services.pqc.signature(SIGNATURE_ALGORITHM);
   const context = new TextEncoder().encode(LOGIN_CONTEXT);
+  // Wrong answers do not count toward the lockout, so their log lines are limited per account.
+  const rejectedAnswers = new LogRateLimiter();
 
   return {
     'POST /api/login/challenge': async ({ request, response, log }) => {
@@ -153,10 +156,11 @@ export function createLoginRoutes(services: DemoServices): Record<string, RouteH
       // A wrong signature or KEM proof is not counted toward the lockout: nobody can guess
       // either, and counting them would let anyone lock out an account without a password.
       if (!signatureValid || !proofValid) {
-        log.info(
-          { email: user.email, challengeId, signatureValid, proofValid, result: 'rejected' },
-          'signature login attempt',
-        );
+        const counts = rejectedAnswers.record(user.email);
+        if (counts !== undefined) {
+          const fields = { email: user.email, challengeId, signatureValid, proofValid, ...counts };
+          log.info({ ...fields, result: 'rejected' }, 'signature login attempt');
+        }
       }
       if (!signatureValid) {
         throw new HttpError(

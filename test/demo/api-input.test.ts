@@ -608,6 +608,70 @@ describe('demo API input checks', () => {
     expect(session.status).toBe(200);
   });
 
+  it('logs client aborts without errors', async () => {
+    const { hostname, port } = new URL(testDemo.origin);
+    const aborted = Array.from(
+      { length: 50 },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const socket = connect({ host: hostname, port: Number(port) });
+          socket.on('error', reject);
+          socket.on('connect', () => {
+            socket.write(
+              'POST /api/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+                'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"email":',
+              () => setTimeout(() => socket.destroy(), 20),
+            );
+          });
+          socket.on('close', () => resolve());
+        }),
+    );
+    await Promise.all(aborted);
+    await expect
+      .poll(() => logEntries('client aborted the request').length, { timeout: 5000 })
+      .toBeGreaterThanOrEqual(50);
+
+    const entries = testDemo.logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const failures = entries.filter((entry) => String(entry['msg']).startsWith('request failed'));
+    expect(failures).toEqual([]);
+    for (const entry of logEntries('client aborted the request')) {
+      expect(entry['level']).toBe(20);
+      expect(entry['err']).toBeUndefined();
+    }
+    expect((await fetch(`${testDemo.origin}/api/session`)).status).toBe(200);
+  });
+
+  it('rate-limits rejection log lines', async () => {
+    const before = logEntries('request rejected').filter(
+      (entry) => entry['code'] === 'ERR_NOT_FOUND',
+    ).length;
+    for (let index = 0; index < 30; index += 1) {
+      expect(await getRawPath(`/api/no-such-endpoint-${index}`)).toBe(404);
+    }
+    const burst = logEntries('request rejected').filter(
+      (entry) => entry['code'] === 'ERR_NOT_FOUND',
+    );
+    expect(burst.length - before).toBeLessThanOrEqual(2);
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const longPath = `/${'a'.repeat(15_000)}`;
+    expect(await getRawPath(longPath)).toBe(404);
+
+    const logged = logEntries('request rejected').filter(
+      (entry) => entry['code'] === 'ERR_NOT_FOUND',
+    );
+    const last = logged[logged.length - 1] as Record<string, unknown>;
+    expect(last['pathLength']).toBe(longPath.length);
+    expect((last['path'] as string).length).toBeLessThanOrEqual(201);
+    expect(last['suppressed']).toBeGreaterThan(0);
+    // Each line stands for itself and the lines suppressed before it.
+    const represented = logged.reduce((sum, entry) => sum + 1 + Number(entry['suppressed']), 0);
+    expect(last['total']).toBe(represented);
+    for (const line of testDemo.logLines) {
+      expect(line.length).toBeLessThan(2000);
+    }
+  });
+
   it('sends the CSP with API responses', async () => {
     const response = await fetch(`${testDemo.origin}/api/session`);
 
@@ -733,10 +797,12 @@ describe('demo API input checks', () => {
         expect(retryAfter).toBeLessThanOrEqual(120);
       }
       expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
+      // One rejection at each server, and each server limits and counts its own log lines.
       const logged = logEntries('request rejected').filter(
         (entry) => entry['code'] === 'ERR_TOO_MANY_CHALLENGES',
       );
       expect(logged).toHaveLength(2);
+      expect(logged.map((entry) => entry['total'])).toEqual([1, 1]);
 
       // A login with one of the challenges frees its place.
       const login = await new DemoClient(testDemo.origin).send(
