@@ -7,6 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Largest request body the server reads, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** Strict UTF-8 decoder: invalid bytes raise a TypeError instead of becoming U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Name of the cookie that carries the session id. */
 export const SESSION_COOKIE = 'qyn_session';
 
@@ -83,9 +86,20 @@ export async function readJsonObject(request: IncomingMessage): Promise<Record<s
     chunks.push(buffer);
   }
 
+  let text: string;
+  try {
+    text = UTF8.decode(Buffer.concat(chunks));
+  } catch {
+    throw new HttpError(
+      400,
+      'ERR_INVALID_JSON',
+      'request body is not valid UTF-8; send JSON encoded as UTF-8',
+    );
+  }
+
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    value = JSON.parse(text);
   } catch (error) {
     throw new HttpError(
       400,

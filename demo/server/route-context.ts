@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { PqcInstance } from '../../src/index.js';
+import { MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH } from '../../src/store/schema.js';
 import type { ChallengeStore } from './challenges.js';
 import { HttpError, readCookie, sendJson, SESSION_COOKIE, sessionCookie } from './http.js';
 import { requireString } from './input.js';
@@ -16,9 +17,6 @@ export const SIGNATURE_ALGORITHM = 'ML-DSA-65';
 
 /** Maximum email address length, in characters (RFC 5321 path limit). */
 const MAX_EMAIL_LENGTH = 254;
-/** Password length bounds: the schema's minimum, and the 72 bytes bcrypt reads. */
-const MIN_PASSWORD_LENGTH = 8;
-const MAX_PASSWORD_BYTES = 72;
 /** Characters read from the password field before its byte length is checked. */
 const MAX_PASSWORD_FIELD_LENGTH = 1024;
 
@@ -43,9 +41,24 @@ export interface RouteContext {
 /** Handles one route; throws HttpError (or an SDK input error) for a 4xx response. */
 export type RouteHandler = (context: RouteContext) => Promise<void>;
 
+/**
+ * Control characters (Cc), format characters (Cf, such as U+200B and U+202E), lone surrogates
+ * (Cs, which the `u` flag matches only when unpaired) and U+FFFD. They can make two addresses
+ * look alike or hide a decoding error.
+ */
+const FORBIDDEN_EMAIL_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\uFFFD]/u;
+
 /** Returns the email field, which the store trims and lower-cases. */
 export function requireEmail(body: Record<string, unknown>): string {
   const email = requireString(body, 'email', MAX_EMAIL_LENGTH).trim();
+  if (FORBIDDEN_EMAIL_CHARACTERS.test(email)) {
+    throw new HttpError(
+      400,
+      'ERR_INVALID_EMAIL',
+      'email contains a lone surrogate, U+FFFD, a control character or a format character; ' +
+        'send the address as plain text',
+    );
+  }
   if (!email.includes('@')) {
     throw new HttpError(
       400,
@@ -59,7 +72,9 @@ export function requireEmail(body: Record<string, unknown>): string {
 export function requirePassword(body: Record<string, unknown>): string {
   const password = requireString(body, 'password', MAX_PASSWORD_FIELD_LENGTH);
   const bytes = Buffer.byteLength(password, 'utf8');
-  if (password.length < MIN_PASSWORD_LENGTH || bytes > MAX_PASSWORD_BYTES) {
+  // Count code points, as the store does, so an emoji counts as one character and not two.
+  const characters = [...password].length;
+  if (characters < MIN_PASSWORD_LENGTH || bytes > MAX_PASSWORD_BYTES) {
     throw new HttpError(
       400,
       'ERR_INVALID_PASSWORD',

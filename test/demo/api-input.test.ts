@@ -232,6 +232,26 @@ describe('demo API input checks', () => {
         code: 'ERR_INVALID_PASSWORD',
       },
       {
+        label: 'four-emoji password',
+        path: '/api/accounts',
+        body: { email: 'new@example.org', password: '\u{1F600}'.repeat(4) },
+        status: 400,
+        code: 'ERR_INVALID_PASSWORD',
+      },
+      ...[
+        ['lone surrogate', 'new\ud800@example.org'],
+        ['U+FFFD', 'new\ufffd@example.org'],
+        ['control character', 'new\u0007@example.org'],
+        ['zero-width space', 'new\u200b@example.org'],
+        ['right-to-left override', 'new\u202e@example.org'],
+      ].map(([name, email]) => ({
+        label: `email with ${name}`,
+        path: '/api/accounts',
+        body: `{"email":${JSON.stringify(email)},"password":${JSON.stringify(PASSWORD)}}`,
+        status: 400,
+        code: 'ERR_INVALID_EMAIL',
+      })),
+      {
         label: 'email without domain dot',
         path: '/api/accounts',
         body: { email: 'root@localhost', password: PASSWORD },
@@ -523,6 +543,24 @@ describe('demo API input checks', () => {
       const message = (response.body['error'] as { message: string }).message;
       expect(message.startsWith(`${field} is invalid`), label).toBe(true);
     }
+    expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
+  });
+
+  it('rejects invalid UTF-8 body', async () => {
+    const before = await databaseSnapshot(testDemo.demo.db);
+    const prefix = Buffer.from('{"email":"new');
+    const suffix = Buffer.from(`@example.org","password":"${PASSWORD}"}`);
+
+    const response = await fetch(`${testDemo.origin}/api/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.concat([prefix, Buffer.from([0xc3, 0x28]), suffix]),
+    });
+
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
+    expect(body.error?.code).toBe('ERR_INVALID_JSON');
+    expect(body.error?.message).toContain('UTF-8');
     expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
   });
 
