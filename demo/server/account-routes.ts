@@ -41,8 +41,9 @@ function signatureSessionRequired(action: string): HttpError {
 }
 
 /**
- * Registers the keys through the store. Turns the store's conflict for keys that changed since
- * the client read them into a 409 that names both key ids, because the page shows it to the user.
+ * Registers the keys through the store. Turns the store's conflicts for keys that changed since
+ * the client read them, and for keys that another account stores, into 409s written for the
+ * page's user.
  */
 async function registerOrExplain(
   services: DemoServices,
@@ -64,6 +65,14 @@ async function registerOrExplain(
     }
     const current = (await services.users.findByEmail(email))?.pqcKeyId ?? null;
     if (current === replacesKeyId) {
+      // The store's message names the other user's internal id, which this user must not see.
+      if (await services.users.hasOtherHolder(email, kemPublicKey, signaturePublicKey)) {
+        throw new HttpError(
+          409,
+          'ERR_STORE_CONFLICT',
+          'one of these public keys is already registered for another account; generate a new key pair',
+        );
+      }
       throw error;
     }
     throw new HttpError(

@@ -47,6 +47,21 @@ function toHttpError(error: unknown): HttpError | undefined {
   return undefined;
 }
 
+/** Sets the Allow header on `response` and returns the 405 error for `method` on `path`. */
+function methodNotAllowed(
+  response: ServerResponse,
+  path: string,
+  allowed: readonly string[],
+  method: string,
+): HttpError {
+  response.setHeader('allow', allowed.join(', '));
+  return new HttpError(
+    405,
+    'ERR_METHOD_NOT_ALLOWED',
+    `${truncate(path)} accepts ${allowed.join(', ')}, not ${truncate(method)}`,
+  );
+}
+
 /** Characters of a request target or path that error messages and logs repeat. */
 const MAX_TARGET_ECHO_LENGTH = 200;
 
@@ -116,8 +131,11 @@ export function createRequestListener(
       }
       if (!path.startsWith('/api/')) {
         const file = staticFiles.get(path);
-        if (file === undefined || (method !== 'GET' && method !== 'HEAD')) {
-          throw new HttpError(404, 'ERR_NOT_FOUND', `no file at ${path}`);
+        if (file === undefined) {
+          throw new HttpError(404, 'ERR_NOT_FOUND', `no file at ${truncate(path)}`);
+        }
+        if (method !== 'GET' && method !== 'HEAD') {
+          throw methodNotAllowed(response, path, ['GET', 'HEAD'], method);
         }
         sendStatic(request, response, file);
         return;
@@ -126,13 +144,11 @@ export function createRequestListener(
       const route = routes.get(`${method} ${path}`);
       if (route === undefined) {
         const known = [...routes.keys()].filter((key) => key.endsWith(` ${path}`));
-        throw known.length === 0
-          ? new HttpError(404, 'ERR_NOT_FOUND', `no API endpoint at ${path}`)
-          : new HttpError(
-              405,
-              'ERR_METHOD_NOT_ALLOWED',
-              `${path} accepts ${known.map((key) => key.split(' ')[0]).join(', ')}, not ${method}`,
-            );
+        if (known.length === 0) {
+          throw new HttpError(404, 'ERR_NOT_FOUND', `no API endpoint at ${truncate(path)}`);
+        }
+        const allowed = known.map((key) => key.split(' ')[0] ?? '');
+        throw methodNotAllowed(response, path, allowed, method);
       }
       const context: RouteContext = { request, response, log };
       await route(context);

@@ -57,7 +57,7 @@ export function sendError(response: ServerResponse, error: HttpError): void {
 
 /**
  * Reads the request body as a JSON object. Rejects with 415 unless the content type is
- * `application/json`, 413 once the body passes {@link MAX_BODY_BYTES} (the rest is not read),
+ * `application/json` without a Content-Encoding other than identity, 413 once the body passes {@link MAX_BODY_BYTES} (the rest is not read),
  * and 400 for invalid JSON or a value that is not an object.
  */
 export async function readJsonObject(request: IncomingMessage): Promise<Record<string, unknown>> {
@@ -67,6 +67,15 @@ export async function readJsonObject(request: IncomingMessage): Promise<Record<s
       415,
       'ERR_UNSUPPORTED_MEDIA_TYPE',
       `request body must be application/json, got ${contentType === '' ? 'no content type' : JSON.stringify(contentType)}`,
+    );
+  }
+
+  const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== '') {
+    throw new HttpError(
+      415,
+      'ERR_UNSUPPORTED_CONTENT_ENCODING',
+      `request body must not be compressed, got Content-Encoding ${JSON.stringify(encoding.slice(0, 40))}; send it as identity`,
     );
   }
 

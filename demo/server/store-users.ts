@@ -12,6 +12,7 @@ import { migrateUp } from '../../src/store/migrations/runner.js';
 import type { PublicUser } from '../../src/store/users.js';
 import { UserStore } from '../../src/store/users.js';
 import { StoreNotFoundError } from '../../src/store/errors.js';
+import { normalizeEmail } from '../../src/store/schema.js';
 import type { DemoUser, DemoUsers, LoginOutcome } from './users.js';
 /** Lifetime of registered keys: pqcKeyExpiresAt marks when they must be rotated. */
 const KEY_LIFETIME_MS = 365 * 24 * 60 * 60 * 1000;
@@ -85,6 +86,20 @@ export async function openStoreUsers(db: Db, logger: Logger): Promise<DemoUsers>
         replacesKeyId,
       });
       return requireUser(email);
+    },
+
+    async hasOtherHolder(email, kemPublicKey, signaturePublicKey) {
+      const holder = await context.users.findOne(
+        {
+          email: { $ne: normalizeEmail(email) },
+          $or: [
+            { pqcPublicKey: Buffer.from(kemPublicKey).toString('base64') },
+            { pqcSignaturePublicKey: Buffer.from(signaturePublicKey).toString('base64') },
+          ],
+        },
+        { projection: { _id: 1 } },
+      );
+      return holder !== null;
     },
 
     async setClassicalFallback(email, enabled) {

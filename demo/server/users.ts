@@ -50,6 +50,12 @@ export interface DemoUsers {
     signaturePublicKey: Uint8Array,
     replacesKeyId: string | null,
   ): Promise<DemoUser>;
+  /** Returns whether a user other than `email` stores either public key. */
+  hasOtherHolder(
+    email: string,
+    kemPublicKey: Uint8Array,
+    signaturePublicKey: Uint8Array,
+  ): Promise<boolean>;
   /** Turns password login on or off. */
   setClassicalFallback(email: string, enabled: boolean): Promise<DemoUser>;
 }

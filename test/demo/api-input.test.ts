@@ -564,6 +564,58 @@ describe('demo API input checks', () => {
     expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
   });
 
+  it('answers 405 on static paths', async () => {
+    for (const [method, path] of [
+      ['OPTIONS', '/'],
+      ['PUT', '/index.html'],
+      ['POST', '/'],
+    ] as const) {
+      const response = await new DemoClient(testDemo.origin).send(method, path);
+
+      expectError(response, 405, 'ERR_METHOD_NOT_ALLOWED', `${method} ${path}`);
+      expect(response.headers.get('allow'), `${method} ${path}`).toBe('GET, HEAD');
+    }
+    const missing = await new DemoClient(testDemo.origin).send('POST', '/no-such-file.html');
+    expectError(missing, 404, 'ERR_NOT_FOUND', 'POST to a missing file');
+    const api = await new DemoClient(testDemo.origin).send('DELETE', '/api/keys');
+    expect(api.headers.get('allow')).toBe('POST');
+  });
+
+  it('rejects compressed request bodies', async () => {
+    const before = await databaseSnapshot(testDemo.demo.db);
+
+    const response = await new DemoClient(testDemo.origin).send(
+      'POST',
+      '/api/accounts',
+      { email: 'gzip@example.org', password: PASSWORD },
+      { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    );
+
+    expectError(response, 415, 'ERR_UNSUPPORTED_CONTENT_ENCODING', 'gzip body');
+    expect(await databaseSnapshot(testDemo.demo.db)).toBe(before);
+  });
+
+  it('hides the holder of a taken key', async () => {
+    const holder = await testDemo.demo.db.collection('users').findOne({ email: EMAIL });
+    const holderId = (holder?.['_id'] as { toHexString(): string }).toHexString();
+    const copier = new DemoClient(testDemo.origin);
+    const created = await copier.send('POST', '/api/accounts', {
+      email: 'copier@example.org',
+      password: PASSWORD,
+    });
+    expect(created.status).toBe(201);
+
+    const response = await copier.send('POST', '/api/keys', {
+      kemPublicKey: holder?.['pqcPublicKey'],
+      signaturePublicKey: holder?.['pqcSignaturePublicKey'],
+    });
+
+    expectError(response, 409, 'ERR_STORE_CONFLICT', 'key pair of another user');
+    const message = (response.body['error'] as { message: string }).message;
+    expect(message).toContain('another account');
+    expect(message).not.toContain(holderId);
+  });
+
   it('rejects oversized chunked body', async () => {
     const { hostname, port } = new URL(testDemo.origin);
     const before = await databaseSnapshot(testDemo.demo.db);
