@@ -13,7 +13,7 @@
  * challenge occupies one of {@link MAX_OPEN_CHALLENGES} slots whose `_id` is `<userId>:<slot>`,
  * and a new challenge needs an insert of a free slot to succeed. A count read before the insert
  * would let concurrent requests all pass. Freeing a slot must not delete a newer occupant with
- * the same `_id`: FerretDB v1.24.2 deletes by reading the matching documents and then deleting
+ * the same `_id`. FerretDB v1.24.2 deletes by reading the matching documents and then deleting
  * their `_id`s, so a stale delete of an expired slot removed a fresh one and let a sixth
  * challenge in. So each occupancy is freed only by the request that first inserts its release
  * document, `<slotId>:<challengeId>` in {@link SLOT_RELEASES_COLLECTION}.

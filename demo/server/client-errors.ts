@@ -8,9 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { SECURITY_HEADERS } from './http.js';
-
-/** Minimum milliseconds between two log lines about malformed requests. Repeats are counted. */
-const LOG_INTERVAL_MS = 1000;
+import { LogRateLimiter } from './log-limiter.js';
 
 /** Error raised by Node's HTTP parser or its request timers. */
 type ClientError = Error & { code?: string };
@@ -43,9 +41,7 @@ function errorResponse(status: number, code: string, message: string): string {
 export function createClientErrorListener(
   logger: Logger,
 ): (error: ClientError, socket: Socket) => void {
-  let total = 0;
-  let suppressed = 0;
-  let lastLoggedAt = Number.NEGATIVE_INFINITY;
+  const limiter = new LogRateLimiter();
 
   return (error, socket) => {
     if (error.code === 'ECONNRESET') {
@@ -55,9 +51,8 @@ export function createClientErrorListener(
     }
 
     const { status, code } = describeError(error.code);
-    total += 1;
-    const now = Date.now();
-    if (now - lastLoggedAt >= LOG_INTERVAL_MS) {
+    const counts = limiter.record('malformed request');
+    if (counts !== undefined) {
       // Log only the code and message, because the error's rawPacket can contain credentials.
       logger.info(
         {
@@ -65,15 +60,10 @@ export function createClientErrorListener(
           code: error.code,
           error: error.message,
           remoteAddress: socket.remoteAddress,
-          total,
-          suppressed,
+          ...counts,
         },
         'malformed HTTP request rejected',
       );
-      lastLoggedAt = now;
-      suppressed = 0;
-    } else {
-      suppressed += 1;
     }
 
     // Node attaches the in-flight response to the socket as _httpMessage. Once that response

@@ -153,8 +153,8 @@ export function createLoginRoutes(services: DemoServices): Record<string, RouteH
       });
       const proofValid = timingSafeEqual(kemProof, challenge.kemProofTag);
 
-      // A wrong signature or KEM proof is not counted toward the lockout: nobody can guess
-      // either, and counting them would let anyone lock out an account without a password.
+      // A wrong signature or KEM proof is not counted toward the lockout. Neither can be
+      // guessed, and counting them would let anyone lock out an account without a password.
       if (!signatureValid || !proofValid) {
         const counts = rejectedAnswers.record(user.email);
         if (counts !== undefined) {

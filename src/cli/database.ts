@@ -161,8 +161,8 @@ function withoutCredentials(text: string, uri: string): string {
 
 /**
  * Connects to `options.uri` and creates the store context. Throws `CommandError` for an invalid
- * database name before connecting, and `DatabaseError` when no server answers within the server
- * selection timeout, naming the address without its credentials.
+ * database name before connecting, and `DatabaseError` when no server replies within the
+ * server selection timeout, naming the address without its credentials.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
   const uri = options.uri ?? '';

@@ -46,9 +46,9 @@ export async function findRestoreLeftovers(db: Db): Promise<RestoreLeftover[]> {
  * Logs a warning for each replaced collection and keeps it. Returns the leftovers found.
  */
 export async function dropRestoreLeftovers(context: StoreContext): Promise<RestoreLeftover[]> {
-  // NOTE: nothing marks a restore as running, so a restore into the same database in another
-  // process at this moment loses its staging collections here and fails at its count check or
-  // at a rename, possibly after it replaced some collections. Run one restore per database.
+  // NOTE: nothing marks a restore as running. A restore into the same database in another
+  // process loses its staging collections here and fails at its count check or at a rename,
+  // possibly after it replaced some collections, so run one restore per database at a time.
   const leftovers = await findRestoreLeftovers(context.db);
   const database = context.db.databaseName;
 
